@@ -1,0 +1,76 @@
+"""Scores for event classification (multi-label per sentence) and entity recognition (exact spans)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Hashable, Iterable, Sequence
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def event_scores(
+    gold: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], event_types: Sequence[str]
+) -> dict:
+    """Per-type, micro and macro P/R/F1 over sentences, and accuracy of "has any event".
+
+    Macro averages over the types that occur in `gold` (support > 0).
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    tp, fp, fn = Counter(), Counter(), Counter()
+    any_correct = 0
+    for g, p in zip(gold, predicted):
+        g, p = set(g), set(p)
+        for label in g & p:
+            tp[label] += 1
+        for label in p - g:
+            fp[label] += 1
+        for label in g - p:
+            fn[label] += 1
+        any_correct += bool(g) == bool(p)
+    per_type = {}
+    for label in event_types:
+        scores = _prf(tp[label], fp[label], fn[label])
+        scores["support"] = tp[label] + fn[label]
+        per_type[label] = scores
+    present = [label for label in event_types if per_type[label]["support"] > 0]
+    macro = {
+        key: (sum(per_type[label][key] for label in present) / len(present) if present else 0.0)
+        for key in ("precision", "recall", "f1")
+    }
+    return {
+        "micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())),
+        "macro": macro,
+        "per_type": per_type,
+        "has_event_accuracy": any_correct / len(gold) if gold else 0.0,
+    }
+
+
+def entity_scores(
+    gold: Sequence[Iterable[tuple[Hashable, ...]]],
+    predicted: Sequence[Iterable[tuple[Hashable, ...]]],
+    labels: Sequence[str],
+) -> dict:
+    """Exact-span, exact-label P/R/F1, micro and per label; items are (start, end, label) per document."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold documents but {len(predicted)} predicted")
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for g, p in zip(gold, predicted):
+        g, p = set(g), set(p)
+        for item in g & p:
+            tp[item[-1]] += 1
+        for item in p - g:
+            fp[item[-1]] += 1
+        for item in g - p:
+            fn[item[-1]] += 1
+    per_type = {}
+    for label in labels:
+        scores = _prf(tp[label], fp[label], fn[label])
+        scores["support"] = tp[label] + fn[label]
+        per_type[label] = scores
+    return {"micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())), "per_type": per_type}

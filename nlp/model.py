@@ -1,0 +1,286 @@
+"""The joint model: one shared transformer encoder with a sentence event head and a token NER head.
+
+A saved model is a self-contained directory (our settings, the encoder config, safetensors
+weights, the tokenizer) that loads with no network and no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+from torch import nn
+
+from .labels import BIO_TAGS, EVENT_TYPES
+from .preprocess import NormalizationConfig
+
+FORMAT_VERSION = 1
+SETTINGS_FILE = "nlp_config.json"
+WEIGHTS_FILE = "model.safetensors"
+ENCODER_CONFIG_FILE = "config.json"
+POOLING_CHOICES = ("mean", "cls")
+
+
+@dataclass
+class ModelSettings:
+    """Everything besides weights that a saved joint model needs to reproduce its predictions."""
+
+    event_types: list[str] = field(default_factory=lambda: list(EVENT_TYPES))
+    bio_tags: list[str] = field(default_factory=lambda: list(BIO_TAGS))
+    thresholds: list[float] = field(default_factory=lambda: [0.5] * len(EVENT_TYPES))
+    normalization: dict[str, bool] = field(default_factory=lambda: NormalizationConfig().to_dict())
+    max_length: int = 256
+    window_stride: int = 64
+    pooling: str = "mean"
+    dropout: float = 0.1
+    encoder: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if len(self.thresholds) != len(self.event_types):
+            raise ValueError(
+                f"{len(self.thresholds)} thresholds given for {len(self.event_types)} event types"
+            )
+        if self.pooling not in POOLING_CHOICES:
+            raise ValueError(f"pooling must be one of {POOLING_CHOICES}, got {self.pooling!r}")
+        if self.max_length < 8:
+            raise ValueError(f"max_length must be at least 8, got {self.max_length}")
+        if not 0 <= self.window_stride < self.max_length - 2:
+            raise ValueError("window_stride must be >= 0 and smaller than max_length - 2")
+        NormalizationConfig.from_dict(self.normalization)
+
+    @property
+    def normalization_config(self) -> NormalizationConfig:
+        return NormalizationConfig.from_dict(self.normalization)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], source: str = "settings") -> "ModelSettings":
+        values = dict(values)
+        version = values.get("format_version", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{source}: model format version {version} is not supported by this package "
+                f"(it reads version {FORMAT_VERSION}); upgrade the package or re-export the model"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown setting(s) {unknown}")
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{source}: {err}") from err
+
+
+@dataclass
+class JointOutput:
+    """Logits of one forward pass, and the summed loss when labels were given."""
+
+    event_logits: torch.Tensor  # (batch, n_event_types)
+    ner_logits: torch.Tensor  # (batch, seq_len, n_tags)
+    loss: torch.Tensor | None = None
+    event_loss: torch.Tensor | None = None
+    ner_loss: torch.Tensor | None = None
+
+
+def _encoder_from_config(config: Any) -> nn.Module:
+    from transformers import AutoModel
+
+    try:
+        return AutoModel.from_config(config, add_pooling_layer=False)
+    except TypeError:
+        return AutoModel.from_config(config)
+
+
+class JointModel(nn.Module):
+    """Shared encoder + multi-label sentence event head + BIO token NER head."""
+
+    def __init__(self, encoder: nn.Module, tokenizer: Any, settings: ModelSettings | None = None):
+        super().__init__()
+        self.settings = settings or ModelSettings()
+        if not getattr(tokenizer, "is_fast", False):
+            raise TypeError(
+                "the joint model needs a fast (Rust) tokenizer for word alignment; "
+                "load it with AutoTokenizer.from_pretrained(..., use_fast=True)"
+            )
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(self.settings.dropout)
+        self.event_head = nn.Linear(hidden, len(self.settings.event_types))
+        self.ner_head = nn.Linear(hidden, len(self.settings.bio_tags))
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_encoder(
+        cls, name_or_path: str, settings: ModelSettings | None = None, **hub_kwargs: Any
+    ) -> "JointModel":
+        """New joint model (fresh heads) on a pretrained encoder from the hub or a local path."""
+        from transformers import AutoModel, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True, **hub_kwargs)
+        try:
+            encoder = AutoModel.from_pretrained(name_or_path, add_pooling_layer=False, **hub_kwargs)
+        except TypeError:
+            encoder = AutoModel.from_pretrained(name_or_path, **hub_kwargs)
+        settings = settings or ModelSettings()
+        settings.encoder = settings.encoder or str(name_or_path)
+        limit = getattr(encoder.config, "max_position_embeddings", None)
+        if limit and settings.max_length > limit:
+            settings.max_length = int(limit)
+        return cls(encoder, tokenizer, settings)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device = "cpu") -> "JointModel":
+        """Load a directory written by `save_pretrained` (local files only, weights from safetensors)."""
+        from safetensors.torch import load_file
+        from transformers import AutoConfig, AutoTokenizer
+
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"model directory {str(directory)!r} does not exist or is not a directory")
+        for name in (SETTINGS_FILE, ENCODER_CONFIG_FILE, WEIGHTS_FILE):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(
+                    f"{directory / name} is missing: a model directory needs {SETTINGS_FILE}, "
+                    f"{ENCODER_CONFIG_FILE}, {WEIGHTS_FILE} and tokenizer files (see save_pretrained)"
+                )
+        settings_path = directory / SETTINGS_FILE
+        try:
+            raw_settings = json.loads(settings_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{settings_path} is not valid JSON: {err}") from err
+        if not isinstance(raw_settings, dict):
+            raise ValueError(f"{settings_path} must hold a JSON object")
+        settings = ModelSettings.from_dict(raw_settings, source=str(settings_path))
+        try:
+            config = AutoConfig.from_pretrained(str(directory), local_files_only=True, trust_remote_code=False)
+        except Exception as err:  # transformers raises several types for bad configs
+            raise ValueError(f"{directory / ENCODER_CONFIG_FILE} could not be read as an encoder config: {err}") from err
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(directory), use_fast=True, local_files_only=True, trust_remote_code=False
+            )
+        except Exception as err:
+            raise ValueError(f"the tokenizer files in {directory} could not be loaded: {err}") from err
+        model = cls(_encoder_from_config(config), tokenizer, settings)
+        weights_path = directory / WEIGHTS_FILE
+        try:
+            state = load_file(str(weights_path))
+        except Exception as err:  # safetensors raises its own error type for corrupt headers
+            raise ValueError(f"{weights_path} is not a readable safetensors file (truncated or corrupted?): {err}") from err
+        model._load_weights(state, str(weights_path))
+        model.eval()
+        return model.to(device)
+
+    def _load_weights(self, state: dict[str, torch.Tensor], source: str) -> None:
+        expected = self.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise ValueError(
+                f"{source} does not match the model described by its config: "
+                f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+            )
+        for key, tensor in state.items():
+            if tuple(tensor.shape) != tuple(expected[key].shape):
+                raise ValueError(
+                    f"{source}: weight {key} has shape {tuple(tensor.shape)}, but the config "
+                    f"(labels, sizes) needs {tuple(expected[key].shape)}"
+                )
+        self.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+    def save_pretrained(self, directory: str | os.PathLike[str], dtype: torch.dtype | None = None) -> None:
+        """Write settings, encoder config, tokenizer and safetensors weights (optionally cast, e.g. fp16)."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / SETTINGS_FILE).write_text(
+            json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        self.encoder.config.save_pretrained(str(directory))
+        self.tokenizer.save_pretrained(str(directory))
+        state = {
+            key: (value.to(dtype) if dtype is not None and value.is_floating_point() else value)
+            .detach()
+            .cpu()
+            .contiguous()
+            for key, value in self.state_dict().items()
+        }
+        tmp = directory / (WEIGHTS_FILE + ".tmp")
+        save_file(state, str(tmp), metadata={"format": "pt", "nlp_format_version": str(FORMAT_VERSION)})
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, directory / WEIGHTS_FILE)
+
+    # ---- thresholds ---------------------------------------------------------------------
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return dict(zip(self.settings.event_types, self.settings.thresholds))
+
+    def set_thresholds(self, thresholds: Mapping[str, float]) -> None:
+        """Replace per-type decision thresholds (e.g. tuned on a dev split); stored on save."""
+        for name, value in thresholds.items():
+            if name not in self.settings.event_types:
+                raise ValueError(f"unknown event type {name!r} in thresholds")
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"threshold for {name} must lie in [0, 1], got {value}")
+        current = self.thresholds
+        current.update({k: float(v) for k, v in thresholds.items()})
+        self.settings.thresholds = [current[name] for name in self.settings.event_types]
+
+    # ---- forward ------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        event_labels: torch.Tensor | None = None,
+        ner_labels: torch.Tensor | None = None,
+        event_weight: float = 1.0,
+        ner_weight: float = 1.0,
+    ) -> JointOutput:
+        """One encoder pass; event logits per sequence and NER logits per token.
+
+        `event_labels` is multi-hot (batch, n_types) with rows of -1 for sequences without event
+        supervision; `ner_labels` is (batch, seq_len) with -100 where no tag is supervised.
+        """
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.settings.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        event_logits = self.event_head(self.dropout(pooled))
+        ner_logits = self.ner_head(self.dropout(hidden))
+        output = JointOutput(event_logits=event_logits, ner_logits=ner_logits)
+        losses = []
+        if event_labels is not None:
+            rows = event_labels[:, 0] >= 0
+            if rows.any():
+                output.event_loss = nn.functional.binary_cross_entropy_with_logits(
+                    event_logits[rows].float(), event_labels[rows].float()
+                )
+                losses.append(event_weight * output.event_loss)
+        if ner_labels is not None and (ner_labels != -100).any():
+            output.ner_loss = nn.functional.cross_entropy(
+                ner_logits.float().reshape(-1, ner_logits.shape[-1]), ner_labels.reshape(-1), ignore_index=-100
+            )
+            losses.append(ner_weight * output.ner_loss)
+        if losses:
+            output.loss = torch.stack(losses).sum()
+        return output

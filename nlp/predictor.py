@@ -1,0 +1,409 @@
+"""Inference over raw text: sentence splitting, normalization, batched encoding, decoding to raw offsets.
+
+Data flows one way: raw text -> sentence spans -> normalized words with an offset map -> subword
+windows -> one forward pass for both heads -> events per sentence and BIO entities per word ->
+spans in the raw text.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+
+from .bio import tags_to_spans, viterbi_decode
+from .model import JointModel
+from .preprocess import normalize, split_sentences, split_words
+from .results import DocumentPrediction, EntityPrediction, SentencePrediction
+
+ModelLike = Union[str, os.PathLike, JointModel, "Predictor", None]
+
+#: Environment variable that points `predict()` at another default model directory.
+MODEL_ENV = "NLP_DEFAULT_MODEL"
+#: Documents are processed in chunks holding about this many sentences, to bound memory.
+CHUNK_SENTENCES = 4096
+#: Show a progress bar by default when a call holds at least this many sentences.
+PROGRESS_MIN_SENTENCES = 2000
+
+
+def default_model_path() -> Path:
+    """Directory of the default model: $NLP_DEFAULT_MODEL, else models/default in this checkout."""
+    env = os.environ.get(MODEL_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """`None` means CUDA when available, else CPU; a CUDA request without a GPU is an error."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}") from err
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but no CUDA GPU is available; use device='cpu'")
+    return resolved
+
+
+@dataclass
+class _Sentence:
+    doc: int
+    start: int  # raw offsets into the document
+    end: int
+    words: list[str]  # normalized word strings, fed to the tokenizer
+    word_spans: np.ndarray  # (n_words, 2) raw offsets into the document
+    token_ids: list[int] = field(default_factory=list)
+    first_token: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # -1: no subword
+
+
+class Predictor:
+    """A loaded joint model bound to a device, ready to annotate raw texts."""
+
+    def __init__(self, model: JointModel, device: str | torch.device | None = None, batch_size: int = 32):
+        if not isinstance(model, JointModel):
+            raise TypeError(f"Predictor expects a JointModel, got {type(model).__name__}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.batch_size = _check_batch_size(batch_size)
+        tokenizer = model.tokenizer
+        self._backend = tokenizer.backend_tokenizer
+        self._backend.no_truncation()
+        self._backend.no_padding()
+        cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        if cls_id is None or sep_id is None:
+            raise ValueError("the tokenizer defines no CLS/BOS and SEP/EOS tokens to frame a sentence")
+        self._cls, self._sep = int(cls_id), int(sep_id)
+        self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        settings = model.settings
+        self._norm = settings.normalization_config
+        self._window = settings.max_length - 2
+        self._stride = settings.window_stride
+        self._thresholds = np.asarray(settings.thresholds, dtype=np.float32)
+        self._event_types = list(settings.event_types)
+        self._tags = list(settings.bio_tags)
+        self._outside = self._tags.index("O")
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "Predictor":
+        return cls(JointModel.from_pretrained(directory), device=device, batch_size=batch_size)
+
+    # ---- public -------------------------------------------------------------------------
+
+    def predict(
+        self,
+        texts: str | Sequence[str],
+        batch_size: int | None = None,
+        progress: bool | None = None,
+    ) -> DocumentPrediction | list[DocumentPrediction]:
+        """Annotate one text (returns one result) or a sequence of texts (returns a list)."""
+        single = isinstance(texts, str)
+        docs = [texts] if single else _check_texts(texts)
+        results = list(self.predict_iter(docs, batch_size=batch_size, progress=progress))
+        return results[0] if single else results
+
+    def predict_iter(
+        self,
+        texts: Iterable[str],
+        batch_size: int | None = None,
+        progress: bool | None = None,
+        sentence_spans: Iterable[Sequence[tuple[int, int]] | None] | None = None,
+    ) -> Iterator[DocumentPrediction]:
+        """Yield one result per text, in order, working over chunks of documents to bound memory.
+
+        `sentence_spans` optionally gives each text's sentence spans (e.g. gold sentences for
+        evaluation) instead of running the splitter.
+        """
+        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        spans_iter = iter(sentence_spans) if sentence_spans is not None else None
+        bar = None
+        chunk: list[tuple[str, list[tuple[int, int]]]] = []
+        n_sentences = 0
+        try:
+            for index, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TypeError(
+                        f"text at index {index} is {type(text).__name__}; predict() expects str or a sequence of str"
+                    )
+                given = next(spans_iter) if spans_iter is not None else None
+                spans = split_sentences(text) if given is None else _check_spans(text, given, index)
+                chunk.append((text, spans))
+                n_sentences += len(spans)
+                if n_sentences >= CHUNK_SENTENCES:
+                    bar = self._progress_bar(bar, progress, n_sentences)
+                    yield from self._run_chunk(chunk, batch_size, bar)
+                    chunk, n_sentences = [], 0
+            if chunk:
+                bar = self._progress_bar(bar, progress, n_sentences, final=True)
+                yield from self._run_chunk(chunk, batch_size, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # ---- pipeline -----------------------------------------------------------------------
+
+    def _progress_bar(self, bar, progress: bool | None, n_sentences: int, final: bool = False):
+        if bar is not None:
+            bar.total = (bar.total or 0) + n_sentences
+            bar.refresh()
+            return bar
+        show = progress if progress is not None else (not final or n_sentences >= PROGRESS_MIN_SENTENCES)
+        if not show:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=n_sentences, unit="sent", desc="predict", leave=False)
+
+    def _prepare(self, doc: int, text: str, spans: list[tuple[int, int]]) -> list[_Sentence]:
+        sentences = []
+        for start, end in spans:
+            norm = normalize(text[start:end], self._norm)
+            words = split_words(norm.text)
+            if words:
+                w = np.asarray(words, dtype=np.int64)
+                raw_start, raw_end = norm.to_raw_spans(w[:, 0], w[:, 1])
+                word_spans = np.stack([raw_start, raw_end], axis=1) + start
+            else:
+                word_spans = np.zeros((0, 2), dtype=np.int64)
+            sentences.append(_Sentence(doc, start, end, [norm.text[a:b] for a, b in words], word_spans))
+        return sentences
+
+    def _tokenize(self, sentences: list[_Sentence]) -> None:
+        todo = [s for s in sentences if s.words]
+        if not todo:
+            return
+        encodings = self._backend.encode_batch(
+            [s.words for s in todo], is_pretokenized=True, add_special_tokens=False
+        )
+        for sentence, enc in zip(todo, encodings):
+            sentence.token_ids = list(enc.ids)
+            word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
+            first = np.full(len(sentence.words), -1, dtype=np.int64)
+            if word_ids.size:
+                positions = np.arange(word_ids.size)
+                valid = word_ids >= 0
+                # reversed assignment leaves the smallest position for each word
+                first[word_ids[valid][::-1]] = positions[valid][::-1]
+            sentence.first_token = first
+
+    def _windows(self, n_tokens: int) -> list[tuple[int, int]]:
+        if n_tokens <= self._window:
+            return [(0, n_tokens)]
+        step = self._window - self._stride
+        windows = []
+        start = 0
+        while True:
+            end = min(start + self._window, n_tokens)
+            windows.append((end - self._window, end) if end - start < self._window else (start, end))
+            if end >= n_tokens:
+                return windows
+            start += step
+
+    def _run_chunk(self, chunk, batch_size: int, bar) -> Iterator[DocumentPrediction]:
+        sentences: list[_Sentence] = []
+        for doc, (text, spans) in enumerate(chunk):
+            sentences.extend(self._prepare(doc, text, spans))
+        self._tokenize(sentences)
+
+        # windows over every sentence with tokens: (sentence index, token start, token end)
+        windows = [
+            (i, a, b)
+            for i, s in enumerate(sentences)
+            if s.token_ids
+            for a, b in self._windows(len(s.token_ids))
+        ]
+        order = sorted(range(len(windows)), key=lambda k: windows[k][2] - windows[k][1])
+        event_probs = np.zeros((len(sentences), len(self._event_types)), dtype=np.float32)
+        token_logp: list[np.ndarray | None] = [None] * len(sentences)
+        centrality: list[np.ndarray | None] = [None] * len(sentences)
+        n_tags = len(self._tags)
+        for s_idx, s in enumerate(sentences):
+            if s.token_ids:
+                token_logp[s_idx] = np.zeros((len(s.token_ids), n_tags), dtype=np.float32)
+                centrality[s_idx] = np.full(len(s.token_ids), -1, dtype=np.int64)
+
+        done_sentences = 0
+        for batch_start in range(0, len(order), batch_size):
+            batch = [windows[k] for k in order[batch_start : batch_start + batch_size]]
+            ev, ner = self._forward(
+                [[self._cls] + sentences[i].token_ids[a:b] + [self._sep] for i, a, b in batch]
+            )
+            for row, (i, a, b) in enumerate(batch):
+                np.maximum(event_probs[i], ev[row], out=event_probs[i])
+                positions = np.arange(a, b)
+                central = np.minimum(positions - a, b - 1 - positions)
+                better = central > centrality[i][a:b]
+                centrality[i][a:b] = np.where(better, central, centrality[i][a:b])
+                token_logp[i][a:b][better] = ner[row, 1 : 1 + b - a][better]
+                if b == len(sentences[i].token_ids):
+                    done_sentences += 1
+            if bar is not None:
+                bar.update(done_sentences)
+                done_sentences = 0
+        if bar is not None:
+            bar.update(done_sentences + sum(1 for s in sentences if not s.token_ids))
+
+        entities_per_sentence = self._decode_entities(sentences, token_logp)
+        by_doc: list[DocumentPrediction] = [DocumentPrediction(text=text) for text, _ in chunk]
+        for s_idx, s in enumerate(sentences):
+            result = by_doc[s.doc]
+            probs = event_probs[s_idx]
+            hits = np.flatnonzero(probs >= self._thresholds) if s.token_ids else []
+            events = tuple(
+                sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
+            )
+            result.sentences.append(SentencePrediction(result.text[s.start : s.end], s.start, s.end, events))
+            for start, end, label, score in entities_per_sentence[s_idx]:
+                end = _extend_over_marks(result.text, end, s.end)
+                result.entities.append(EntityPrediction(result.text[start:end], label, start, end, score))
+        yield from by_doc
+
+    def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        length = max(len(seq) for seq in sequences)
+        ids = torch.full((len(sequences), length), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), length), dtype=torch.long)
+        for row, seq in enumerate(sequences):
+            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, : len(seq)] = 1
+        ids = ids.to(self.device, non_blocking=True)
+        mask = mask.to(self.device, non_blocking=True)
+        with torch.inference_mode():
+            if self.device.type == "cuda":
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    out = self.model(input_ids=ids, attention_mask=mask)
+            else:
+                out = self.model(input_ids=ids, attention_mask=mask)
+            events = torch.sigmoid(out.event_logits.float()).cpu().numpy()
+            ner = torch.log_softmax(out.ner_logits.float(), dim=-1).cpu().numpy()
+        return events, ner
+
+    def _decode_entities(self, sentences: list[_Sentence], token_logp) -> list[list[tuple[int, int, str, float]]]:
+        """Valid-BIO decoding over words (first-subword log-probs); spans in raw offsets."""
+        results: list[list[tuple[int, int, str, float]]] = [[] for _ in sentences]
+        n_tags = len(self._tags)
+        todo = [i for i, s in enumerate(sentences) if len(s.word_spans) and token_logp[i] is not None]
+        todo.sort(key=lambda i: len(sentences[i].word_spans))
+        group = 256
+        for g in range(0, len(todo), group):
+            ids = todo[g : g + group]
+            lengths = np.asarray([len(sentences[i].word_spans) for i in ids])
+            word_logp = np.full((len(ids), int(lengths.max()), n_tags), -np.inf, dtype=np.float32)
+            word_logp[:, :, self._outside] = 0.0  # padding and token-less words: certainly O
+            for row, i in enumerate(ids):
+                first = sentences[i].first_token
+                has = first >= 0
+                word_logp[row, : len(first)][has] = token_logp[i][first[has]]
+            paths = viterbi_decode(word_logp, lengths, self._tags)
+            for row, (i, path) in enumerate(zip(ids, paths)):
+                s = sentences[i]
+                tags = [self._tags[t] for t in path]
+                for w_start, w_end, label in tags_to_spans(tags):
+                    start = int(s.word_spans[w_start, 0])
+                    end = int(s.word_spans[w_end - 1, 1])
+                    score = float(np.exp(word_logp[row, np.arange(w_start, w_end), path[w_start:w_end]]).mean())
+                    results[i].append((start, end, label, score))
+        return results
+
+
+def _extend_over_marks(text: str, end: int, limit: int) -> int:
+    """Move `end` past combining marks and tatweel that normalization dropped after a word."""
+    while end < limit and (text[end] == "\u0640" or unicodedata.category(text[end]) == "Mn"):
+        end += 1
+    return end
+
+
+def _check_batch_size(batch_size: object) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size
+
+
+def _check_texts(texts: object) -> list[str]:
+    if isinstance(texts, (bytes, bytearray)):
+        raise TypeError("predict() expects str, not bytes: decode first, e.g. data.decode('utf-8')")
+    if not isinstance(texts, Iterable):
+        raise TypeError(f"predict() expects a str or a sequence of str, got {type(texts).__name__}")
+    docs = list(texts)
+    for index, text in enumerate(docs):
+        if not isinstance(text, str):
+            hint = " (decode bytes first)" if isinstance(text, (bytes, bytearray)) else ""
+            raise TypeError(
+                f"text at index {index} is {type(text).__name__}{hint}; predict() expects str or a sequence of str"
+            )
+    return docs
+
+
+def _check_spans(text: str, spans: Sequence[tuple[int, int]], index: int) -> list[tuple[int, int]]:
+    checked = []
+    previous_end = 0
+    for start, end in spans:
+        if not (isinstance(start, int) and isinstance(end, int) and previous_end <= start < end <= len(text)):
+            raise ValueError(
+                f"document {index}: sentence span ({start}, {end}) is out of range, empty or overlaps the previous one"
+            )
+        checked.append((start, end))
+        previous_end = end
+    return checked
+
+
+_CACHE: dict[tuple[str, str], Predictor] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_predictor(model: ModelLike = None, device: str | torch.device | None = None, batch_size: int = 32) -> Predictor:
+    """A Predictor for a model directory, a loaded JointModel or an existing Predictor.
+
+    Directories (and the default model) are loaded once per device and cached.
+    """
+    if isinstance(model, Predictor):
+        return model
+    if isinstance(model, JointModel):
+        return Predictor(model, device=device, batch_size=batch_size)
+    if model is None:
+        path = default_model_path()
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"no default model at {path}; pass model='path/to/model_dir' or set ${MODEL_ENV}"
+            )
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+    else:
+        raise TypeError(
+            f"model must be a directory path, a JointModel or a Predictor, got {type(model).__name__}"
+        )
+    resolved = resolve_device(device)
+    key = (str(path.resolve()), str(resolved))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Predictor(JointModel.from_pretrained(path), device=resolved)
+        predictor = _CACHE[key]
+    return predictor
+
+
+def predict(
+    texts: str | Sequence[str],
+    model: ModelLike = None,
+    batch_size: int = 32,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+) -> DocumentPrediction | list[DocumentPrediction]:
+    """Find events per sentence and named entities in raw Arabic text.
+
+    `texts` is one string (returns one DocumentPrediction) or a sequence of strings (returns a
+    list). All offsets index the strings given. `model` is a model directory, a loaded
+    JointModel or Predictor, or None for the default model shipped in models/.
+    """
+    if not isinstance(texts, str):
+        texts = _check_texts(texts)
+    batch_size = _check_batch_size(batch_size)
+    predictor = load_predictor(model, device=device)
+    return predictor.predict(texts, batch_size=batch_size, progress=progress)

@@ -1,0 +1,205 @@
+import json
+import re
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nlp import predict
+from nlp.labels import ENTITY_LABELS, EVENT_TYPES
+from nlp.results import DocumentPrediction
+
+from .conftest import example_text
+
+TRICKY_TEXTS = [
+    "",
+    "   \n\t  ",
+    "وَقَالَ الرَّئِيسُ مُحَمَّدٌ إِنَّ المُفَاوَضَاتِ سَتَسْتَمِرُّ فِي القَاهِرَةِ.",
+    "الســـــلام عليكم\r\nقال NATO chief Jens Stoltenberg في بروكسل 😀 اليوم.",
+    "\u200fقال\u200b الوزير\u202b في بغداد\u202c.",
+    "...!!!؟؟؟ 123 456.",
+    "٢٠٢٣/١٠/٢٠ انفجار",
+    "a\ud800b قال",
+]
+
+
+def assert_offsets_valid(text: str, result: DocumentPrediction) -> None:
+    previous = 0
+    for sentence in result.sentences:
+        assert previous <= sentence.start < sentence.end <= len(text)
+        assert sentence.text == text[sentence.start : sentence.end]
+        assert all(label in EVENT_TYPES and 0.0 <= score <= 1.0 for label, score in sentence.events)
+        previous = sentence.end
+    previous = 0
+    for entity in result.entities:
+        assert previous <= entity.start < entity.end <= len(text)
+        assert entity.text == text[entity.start : entity.end]
+        assert entity.text == entity.text.strip()
+        assert entity.label in ENTITY_LABELS and 0.0 <= entity.score <= 1.0
+        previous = entity.end
+
+
+def test_single_text_returns_one_result(predictor):
+    result = predict(example_text(), model=predictor)
+    assert isinstance(result, DocumentPrediction)
+    assert len(result.sentences) == 11
+    assert_offsets_valid(example_text(), result)
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_offsets_point_into_the_raw_text(predictor, text):
+    assert_offsets_valid(text, predict(text, model=predictor))
+
+
+def test_seed_articles_offsets(predictor, seed_articles):
+    texts = [a["text"] for a in seed_articles]
+    for text, result in zip(texts, predict(texts, model=predictor)):
+        assert_offsets_valid(text, result)
+        assert [(s.start, s.end) for s in result.sentences] == [
+            (s["start"], s["end"]) for s in next(a for a in seed_articles if a["text"] == text)["sentences"]
+        ]
+
+
+def test_entity_spans_keep_trailing_diacritics(predictor):
+    text = "مُحَمَّدٌ عَلِيٌّ"
+    for entity in predict(text, model=predictor).entities:
+        assert entity.end == len(text) or text[entity.end] == " "
+
+
+def test_empty_and_whitespace_texts_give_empty_results(predictor):
+    for text in ("", "  \n "):
+        result = predict(text, model=predictor)
+        assert result.sentences == [] and result.entities == []
+        assert result.to_dict()["sentences"] == []
+
+
+def _signature(result: DocumentPrediction):
+    return (
+        [(s.start, s.end, tuple(label for label, _ in s.events)) for s in result.sentences],
+        [(e.start, e.end, e.label) for e in result.entities],
+        [score for s in result.sentences for _, score in s.events],
+    )
+
+
+def _same(a: DocumentPrediction, b: DocumentPrediction) -> None:
+    sa, sb = _signature(a), _signature(b)
+    assert sa[:2] == sb[:2]
+    assert sa[2] == pytest.approx(sb[2], abs=1e-4)
+
+
+def test_batch_equals_single(predictor):
+    texts = [example_text(), *TRICKY_TEXTS, example_text()[:200]]
+    batched = predict(texts, model=predictor, batch_size=4)
+    assert len(batched) == len(texts)
+    for text, result in zip(texts, batched):
+        _same(result, predict(text, model=predictor, batch_size=1))
+
+
+def test_long_sentence_uses_overlapping_windows(predictor):
+    words = re.sub(r"[.!?؟…\n]", " ", example_text()).split()
+    sentence = " ".join(words * 3) + "."
+    n_tokens = len(predictor.model.tokenizer(sentence, add_special_tokens=False)["input_ids"])
+    assert n_tokens > 3 * predictor.model.settings.max_length  # several windows are needed
+    windows = predictor._windows(n_tokens)
+    assert windows[0][0] == 0 and windows[-1][1] == n_tokens
+    assert all(b - a == predictor._window for a, b in windows)
+    assert all(next_a < b for (_, b), (next_a, _) in zip(windows, windows[1:]))  # overlapping
+    result = predict(sentence, model=predictor)
+    assert len(result.sentences) == 1 and result.sentences[0].end == len(sentence)
+    assert_offsets_valid(sentence, result)
+    # entities are found all along the sentence, not only in the first window
+    last_quarter = [e for e in result.entities if e.start > 0.75 * len(sentence)]
+    first_quarter = [e for e in result.entities if e.end < 0.25 * len(sentence)]
+    assert last_quarter and first_quarter
+
+
+def test_short_sentence_is_not_affected_by_windowing(tiny_model, tmp_path):
+    from nlp.model import JointModel
+    from nlp.predictor import Predictor
+
+    tiny_model.save_pretrained(tmp_path)
+    wide = JointModel.from_pretrained(tmp_path)
+    wide.settings.max_length = 60  # still covers the short text in one window
+    text = "قال الوزير في بغداد إن المحادثات ستستمر."
+    _same(Predictor(tiny_model).predict(text), Predictor(wide).predict(text))
+
+
+def test_to_dict_is_the_article_format(predictor):
+    text = example_text()
+    data = predict(text, model=predictor).to_dict(id="example")
+    assert set(data) == {"id", "source", "date", "title", "text", "sentences", "entities"}
+    assert data["id"] == "example" and data["text"] == text
+    for sentence in data["sentences"]:
+        assert set(sentence) == {"start", "end", "events", "scores"}
+        assert set(sentence["events"]) == set(sentence["scores"])
+    for entity in data["entities"]:
+        assert set(entity) == {"start", "end", "label", "text", "score"}
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+    json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (None, "str or a sequence of str"),
+        (b"\xd9\x82\xd8\xa7\xd9\x84", "bytes"),
+        (42, "str or a sequence of str"),
+        (["نص", None], "index 1"),
+        (["نص", b"x"], "index 1"),
+    ],
+)
+def test_bad_input_types_raise_type_error(predictor, bad, message):
+    with pytest.raises(TypeError, match=message):
+        predict(bad, model=predictor)
+
+
+def test_bad_options_raise_value_error(predictor):
+    with pytest.raises(ValueError, match="batch_size"):
+        predict("نص", model=predictor, batch_size=0)
+    with pytest.raises(ValueError, match="device"):
+        predict("نص", model=predictor.model, device="tpu-9")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        predict("نص", model="/nonexistent/model/dir")
+    with pytest.raises(TypeError, match="model must be"):
+        predict("نص", model=3.5)
+
+
+def test_model_directory_is_loaded_once_and_cached(tiny_model_dir):
+    from nlp.predictor import load_predictor
+
+    assert load_predictor(str(tiny_model_dir), device="cpu") is load_predictor(tiny_model_dir, device="cpu")
+    result = predict("قال الوزير.", model=str(tiny_model_dir), device="cpu")
+    assert result.sentences[0].text == "قال الوزير."
+
+
+def test_default_model_runs_end_to_end():
+    result = predict(example_text(), device="cpu")
+    assert_offsets_valid(example_text(), result)
+
+
+def test_threads_share_a_model(predictor):
+    texts = [example_text(), TRICKY_TEXTS[3], TRICKY_TEXTS[2]]
+    expected = [_signature(r)[:2] for r in predict(texts, model=predictor)]
+    outcomes: list = [None] * 4
+
+    def work(slot: int) -> None:
+        outcomes[slot] = [_signature(r)[:2] for r in predict(texts, model=predictor)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(outcome == expected for outcome in outcomes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ابتجحدرسعفقلمنهويأإىة ًٌٍَُِّْـ \n.؟!،\"0123abc😀\u200f")),
+        max_size=120,
+    )
+)
+def test_random_text_offsets_always_valid(predictor, text):
+    assert_offsets_valid(text, predict(text, model=predictor))

@@ -1,0 +1,1 @@
+"""Training, evaluation and model-building entry points, run as `python -m training.<name>`."""
