@@ -17,22 +17,28 @@ SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 def build_tokenizer(texts: Iterable[str], vocab_size: int = 2000, normalization: NormalizationConfig | None = None):
-    """Train a small WordPiece tokenizer on `texts` (normalized as the model will see them)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A small WordPiece tokenizer for `texts`, deterministic: every character (alone and as a
+    ``##`` continuation) plus the most frequent whole words, ties broken alphabetically."""
+    from collections import Counter
+
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     normalization = normalization or NormalizationConfig()
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    words: Counter[str] = Counter()
+    for text in texts:
+        norm = normalize(text, normalization).text
+        words.update(norm[a:b] for a, b in split_words(norm))
+    chars = sorted({ch for word in words for ch in word})
+    vocab_list = list(SPECIAL_TOKENS) + chars + [f"##{ch}" for ch in chars]
+    budget = max(0, vocab_size - len(vocab_list))
+    vocab_list += [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])) if len(w) > 1][:budget]
+    vocab = {token: i for i, token in enumerate(dict.fromkeys(vocab_list))}
+    tokenizer = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]", max_input_chars_per_word=100))
     tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, lowercase=False, strip_accents=False)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=1, special_tokens=list(SPECIAL_TOKENS))
-    corpus = []
-    for text in texts:
-        norm = normalize(text, normalization).text
-        corpus.append(" ".join(norm[a:b] for a, b in split_words(norm)))
-    tokenizer.train_from_iterator(corpus, trainer=trainer)
-    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
     )
