@@ -86,9 +86,11 @@ def _cmd_predict(args: argparse.Namespace) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
-    from .evaluation import evaluate, format_report
+    from .evaluation import evaluate, evaluate_conll, format_report
 
-    report = evaluate(args.gold, model=args.model, batch_size=args.batch_size, device=args.device, progress=args.progress)
+    fmt = args.format or ("conll" if Path(args.gold).suffix in (".conll", ".txt", ".bio", ".tsv") else "jsonl")
+    scorer = evaluate_conll if fmt == "conll" else evaluate
+    report = scorer(args.gold, model=args.model, batch_size=args.batch_size, device=args.device, progress=args.progress)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -141,10 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Score a model on gold articles in the article format (JSON Lines): event P/R/F1 per "
             "PLOVER type on the gold sentence spans, micro and macro averages, has-any-event "
-            "accuracy, and exact-match entity P/R/F1."
+            "accuracy, and exact-match entity P/R/F1. With a CoNLL file (token and tag per line, "
+            "e.g. ANERcorp), the standard entity-level (conlleval/seqeval) scores."
         ),
     )
-    e.add_argument("gold", metavar="GOLD.jsonl", help="annotated articles (FORMAT.md)")
+    e.add_argument("gold", metavar="GOLD", help="annotated articles (FORMAT.md JSON Lines) or a CoNLL file")
+    e.add_argument(
+        "--format", choices=("jsonl", "conll"), default=None,
+        help="format of GOLD (default: conll for .conll/.txt/.bio/.tsv files, else jsonl)",
+    )
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     common(e)
     e.set_defaults(func=_cmd_evaluate)

@@ -52,6 +52,47 @@ def evaluate(
     return report
 
 
+def evaluate_conll(
+    path: str | os.PathLike[str],
+    model: ModelLike = None,
+    batch_size: int = 32,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Entity-level (conlleval-style, via seqeval) scores of `model` on a CoNLL file such as ANERcorp.
+
+    Tokens are taken as given (one word each), so the numbers compare with published ones.
+    """
+    from seqeval.metrics import classification_report
+
+    from .data import read_conll
+
+    sentences = read_conll(path)
+    predictor = load_predictor(model, device=device, batch_size=batch_size)
+    predicted, _ = predictor.tag_words([s.tokens for s in sentences], batch_size=batch_size, progress=progress)
+    gold = [s.tags for s in sentences]
+    table = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    per_type = {
+        label: {
+            "precision": float(table[label]["precision"]) if label in table else 0.0,
+            "recall": float(table[label]["recall"]) if label in table else 0.0,
+            "f1": float(table[label]["f1-score"]) if label in table else 0.0,
+            "support": int(table[label]["support"]) if label in table else 0,
+        }
+        for label in ENTITY_LABELS
+    }
+    micro = table["micro avg"]
+    return {
+        "entities": {
+            "micro": {"precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"])},
+            "per_type": per_type,
+        },
+        "n_documents": 1,
+        "n_sentences": len(sentences),
+        "n_tokens": sum(len(s.tokens) for s in sentences),
+    }
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A readable plain-text table of an evaluation report."""
     lines = [f"documents: {report['n_documents']}"]

@@ -74,3 +74,31 @@ def entity_scores(
         scores["support"] = tp[label] + fn[label]
         per_type[label] = scores
     return {"micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())), "per_type": per_type}
+
+
+def tune_thresholds(
+    probs, gold, event_types: Sequence[str], default: float = 0.5, grid: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Per-type decision thresholds that maximize each type's F1 on held-out data.
+
+    `probs` and `gold` are (n_sentences, n_types) arrays; a type with no positive example keeps
+    `default`. Ties go to the threshold closest to `default`.
+    """
+    import numpy as np
+
+    probs = np.asarray(probs, dtype=np.float64)
+    gold = np.asarray(gold) > 0.5
+    grid = np.asarray(grid if grid is not None else np.round(np.arange(0.05, 0.951, 0.05), 2))
+    thresholds = {}
+    for j, name in enumerate(event_types):
+        if not gold[:, j].any():
+            thresholds[name] = default
+            continue
+        predicted = probs[:, j][None, :] >= grid[:, None]  # (grid, n)
+        tp = (predicted & gold[:, j][None, :]).sum(1)
+        fp = (predicted & ~gold[:, j][None, :]).sum(1)
+        fn = (~predicted & gold[:, j][None, :]).sum(1)
+        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        best = np.flatnonzero(np.isclose(f1, f1.max()))
+        thresholds[name] = float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+    return thresholds

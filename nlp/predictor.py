@@ -212,8 +212,49 @@ class Predictor:
         sentences: list[_Sentence] = []
         for doc, (text, spans) in enumerate(chunk):
             sentences.extend(self._prepare(doc, text, spans))
-        self._tokenize(sentences)
+        event_probs, paths, word_probs = self._infer(sentences, batch_size, bar)
+        by_doc: list[DocumentPrediction] = [DocumentPrediction(text=text) for text, _ in chunk]
+        for s_idx, s in enumerate(sentences):
+            result = by_doc[s.doc]
+            probs = event_probs[s_idx]
+            hits = np.flatnonzero(probs >= self._thresholds) if s.token_ids else []
+            events = tuple(
+                sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
+            )
+            result.sentences.append(SentencePrediction(result.text[s.start : s.end], s.start, s.end, events))
+            tags = [self._tags[t] for t in paths[s_idx]]
+            for w_start, w_end, label in tags_to_spans(tags):
+                start = int(s.word_spans[w_start, 0])
+                end = _extend_over_marks(result.text, int(s.word_spans[w_end - 1, 1]), s.end)
+                score = float(word_probs[s_idx][w_start:w_end].mean())
+                result.entities.append(EntityPrediction(result.text[start:end], label, start, end, score))
+        yield from by_doc
 
+    def tag_words(
+        self, sentences: Sequence[Sequence[str]], batch_size: int | None = None, progress: bool | None = None
+    ) -> tuple[list[list[str]], np.ndarray]:
+        """BIO tags for pre-tokenized sentences (e.g. CoNLL tokens) and each sentence's event probabilities.
+
+        Each token is normalized as the model expects and kept as one word.
+        """
+        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        prepared = []
+        for index, words in enumerate(sentences):
+            if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+                raise TypeError(f"sentence {index} must be a sequence of str tokens")
+            norm = [normalize(w, self._norm).text.strip() for w in words]
+            prepared.append(_Sentence(0, 0, 0, norm, np.zeros((len(norm), 2), dtype=np.int64)))
+        bar = self._progress_bar(None, progress, len(prepared), final=True)
+        try:
+            event_probs, paths, _ = self._infer(prepared, batch_size, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return [[self._tags[t] for t in path] for path in paths], event_probs
+
+    def _infer(self, sentences: list[_Sentence], batch_size: int, bar) -> tuple[np.ndarray, list[list[int]], list[np.ndarray]]:
+        """Event probabilities per sentence, and the decoded tag ids and their probabilities per word."""
+        self._tokenize(sentences)
         # windows over every sentence with tokens: (sentence index, token start, token end)
         windows = [
             (i, a, b)
@@ -251,21 +292,8 @@ class Predictor:
                 done_sentences = 0
         if bar is not None:
             bar.update(done_sentences + sum(1 for s in sentences if not s.token_ids))
-
-        entities_per_sentence = self._decode_entities(sentences, token_logp)
-        by_doc: list[DocumentPrediction] = [DocumentPrediction(text=text) for text, _ in chunk]
-        for s_idx, s in enumerate(sentences):
-            result = by_doc[s.doc]
-            probs = event_probs[s_idx]
-            hits = np.flatnonzero(probs >= self._thresholds) if s.token_ids else []
-            events = tuple(
-                sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
-            )
-            result.sentences.append(SentencePrediction(result.text[s.start : s.end], s.start, s.end, events))
-            for start, end, label, score in entities_per_sentence[s_idx]:
-                end = _extend_over_marks(result.text, end, s.end)
-                result.entities.append(EntityPrediction(result.text[start:end], label, start, end, score))
-        yield from by_doc
+        paths, word_probs = self._decode(sentences, token_logp)
+        return event_probs, paths, word_probs
 
     def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         length = max(len(seq) for seq in sequences)
@@ -286,32 +314,27 @@ class Predictor:
             ner = torch.log_softmax(out.ner_logits.float(), dim=-1).cpu().numpy()
         return events, ner
 
-    def _decode_entities(self, sentences: list[_Sentence], token_logp) -> list[list[tuple[int, int, str, float]]]:
-        """Valid-BIO decoding over words (first-subword log-probs); spans in raw offsets."""
-        results: list[list[tuple[int, int, str, float]]] = [[] for _ in sentences]
+    def _decode(self, sentences: list[_Sentence], token_logp) -> tuple[list[list[int]], list[np.ndarray]]:
+        """Valid-BIO decoding over words from first-subword log-probs, in groups of similar length."""
+        paths: list[list[int]] = [[self._outside] * len(s.words) for s in sentences]
+        word_probs: list[np.ndarray] = [np.ones(len(s.words), dtype=np.float32) for s in sentences]
         n_tags = len(self._tags)
-        todo = [i for i, s in enumerate(sentences) if len(s.word_spans) and token_logp[i] is not None]
-        todo.sort(key=lambda i: len(sentences[i].word_spans))
+        todo = [i for i, s in enumerate(sentences) if s.words and token_logp[i] is not None]
+        todo.sort(key=lambda i: len(sentences[i].words))
         group = 256
         for g in range(0, len(todo), group):
             ids = todo[g : g + group]
-            lengths = np.asarray([len(sentences[i].word_spans) for i in ids])
+            lengths = np.asarray([len(sentences[i].words) for i in ids])
             word_logp = np.full((len(ids), int(lengths.max()), n_tags), -np.inf, dtype=np.float32)
             word_logp[:, :, self._outside] = 0.0  # padding and token-less words: certainly O
             for row, i in enumerate(ids):
                 first = sentences[i].first_token
                 has = first >= 0
                 word_logp[row, : len(first)][has] = token_logp[i][first[has]]
-            paths = viterbi_decode(word_logp, lengths, self._tags)
-            for row, (i, path) in enumerate(zip(ids, paths)):
-                s = sentences[i]
-                tags = [self._tags[t] for t in path]
-                for w_start, w_end, label in tags_to_spans(tags):
-                    start = int(s.word_spans[w_start, 0])
-                    end = int(s.word_spans[w_end - 1, 1])
-                    score = float(np.exp(word_logp[row, np.arange(w_start, w_end), path[w_start:w_end]]).mean())
-                    results[i].append((start, end, label, score))
-        return results
+            for row, (i, path) in enumerate(zip(ids, viterbi_decode(word_logp, lengths, self._tags))):
+                paths[i] = path
+                word_probs[i] = np.exp(word_logp[row, np.arange(len(path)), path])
+        return paths, word_probs
 
 
 def _extend_over_marks(text: str, end: int, limit: int) -> int:

@@ -1,0 +1,82 @@
+import gzip
+import json
+
+import pytest
+
+from nlp.data import conll_dataset, examples_from_articles, iter_corpus, load_examples, read_conll, read_standoff
+from nlp.preprocess import NormalizationConfig
+
+from .conftest import REPO, SHARED
+
+
+def test_conll_maps_pers_and_repairs_bio(tmp_path):
+    path = tmp_path / "ner.txt"
+    path.write_text("محمد B-PERS\nعلي I-PERS\nفي O\nبغداد I-LOC\n\nقال O\n", encoding="utf-8")
+    sentences = read_conll(path)
+    assert [s.tags for s in sentences] == [["B-PER", "I-PER", "O", "B-LOC"], ["O"]]
+    dataset = conll_dataset(path)
+    assert dataset.num_rows == 2 and dataset[0]["tokens"] == ["محمد", "علي", "في", "بغداد"]
+
+
+def test_conll_known_typos_and_unbroken_files(tmp_path):
+    path = tmp_path / "old.txt"
+    path.write_text("علي B-PERs\nقال o\n. O\nفي O\nتونس B-LOC\n. O\n", encoding="utf-8")
+    sentences = read_conll(path)
+    assert len(sentences) == 2  # no blank lines: split after "."
+    assert sentences[0].tags == ["B-PER", "O", "O"]
+
+
+def test_conll_errors_name_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("محمد B-PERS\nعلي B-PLACE\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.txt:2: unknown NER tag 'B-PLACE'"):
+        read_conll(path)
+    path.write_text("محمد B-PERS\nوحيدة\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.txt:2: expected 'token TAG'"):
+        read_conll(path)
+    assert read_conll(path, strict=False)[0].tokens == ["محمد"]
+
+
+def test_article_examples_align_entities_to_words():
+    (example, *_), norm = examples_from_articles(
+        __import__("nlp.articles", fromlist=["read_articles"]).read_articles(REPO / "data/examples/article_gold.jsonl"),
+        NormalizationConfig(),
+    ), None
+    assert example.events == ["CONSULT"]
+    assert example.words[0] == "عمان"  # normalized: shadda removed
+    assert example.tags[0] == "B-LOC" and example.tags[-1] == "B-LOC"  # عمّان ... لغزة
+
+
+def test_standoff_takes_text_from_corpus(tmp_path):
+    corpus = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب. وقال الوزير."}, ensure_ascii=False) + "\n")
+        handle.write(json.dumps({"id": "d2", "text": "نص آخر."}, ensure_ascii=False) + "\n")
+    annotations = tmp_path / "ann.jsonl"
+    annotations.write_text(
+        json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}], "entities": [{"start": 14, "end": 17, "label": "LOC"}]})
+        + "\n",
+        encoding="utf-8",
+    )
+    (article,) = read_standoff(annotations, corpus)
+    assert article.text[14:17] == "حلب" and article.sentences[0].events == ("ASSAULT",)
+    examples = load_examples(standoff=[str(annotations)], corpus=str(corpus))
+    assert examples[0].tags == ["O", "O", "B-LOC", "O"]
+    annotations.write_text(json.dumps({"id": "missing", "sentences": []}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"ann.jsonl:1: document id 'missing' is not in the corpus"):
+        read_standoff(annotations, corpus)
+
+
+def test_corpus_reader_plain_text(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("سطر أول\n\nسطر ثان\n", encoding="utf-8")
+    assert [d["text"] for d in iter_corpus(path)] == ["سطر أول", "سطر ثان"]
+
+
+def test_staged_anercorp_reads_with_published_counts():
+    path = SHARED / "data" / "anercorp_camellab" / "ANERCorp_CamelLab_train.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (staged data lives in ../shared)")
+    sentences = read_conll(path)
+    assert len(sentences) == 3973
+    assert sum(len(s.tokens) for s in sentences) == 125102

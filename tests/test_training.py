@@ -1,0 +1,82 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nlp import JointModel, predict
+
+from .conftest import REPO, example_text
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false"}
+
+
+def train(out, *overrides, wait=True):
+    cmd = [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml", "--output-dir", str(out), *overrides]
+    if not wait:
+        return subprocess.Popen(cmd, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    return proc
+
+
+def records(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    train(out)
+    return out
+
+
+def test_smoke_training_reduces_loss_and_writes_a_loadable_model(smoke_run):
+    losses = [r["loss"] for r in records(smoke_run) if "loss" in r]
+    assert losses[-1] < 0.5 * losses[0]
+    model = JointModel.from_pretrained(smoke_run / "model")
+    report = json.loads((smoke_run / "model" / "dev_report.json").read_text())
+    assert model.thresholds == pytest.approx(report["thresholds"])
+    result = predict(example_text(), model=model)
+    assert all(example_text()[e.start : e.end] == e.text for e in result.entities)
+    # the smoke data is tiny and its dev split is its train split: it must be memorised
+    assert report["entities"]["micro"]["f1"] > 0.8
+
+
+def test_resume_after_kill_reaches_the_same_result(tmp_path, smoke_run):
+    reference = tmp_path / "reference"
+    train(reference, "--max_steps", "120", "--eval_every", "13")
+    killed = tmp_path / "killed"
+    proc = train(killed, "--max_steps", "120", "--eval_every", "13", wait=False)
+    state_file = killed / "checkpoints" / "last" / "trainer_state.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if json.loads(state_file.read_text())["global_step"] >= 26:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    step_at_kill = json.loads(state_file.read_text())["global_step"]
+    resumed = train(killed, "--max_steps", "120", "--eval_every", "13")
+    if step_at_kill < 120:
+        assert f"resuming from" in resumed.stdout.decode()
+    final = lambda out: json.loads((out / "model" / "dev_report.json").read_text())  # noqa: E731
+    a, b = final(reference), final(killed)
+    assert a["step"] == b["step"]
+    assert a["score"] == pytest.approx(b["score"], abs=1e-6)
+    assert [r["step"] for r in records(killed) if "loss" in r] == [r["step"] for r in records(reference) if "loss" in r]
+    assert [r["loss"] for r in records(killed) if "loss" in r] == pytest.approx(
+        [r["loss"] for r in records(reference) if "loss" in r], rel=1e-4
+    )
+
+
+def test_config_errors_are_reported(tmp_path):
+    cmd = [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml", "--output-dir", str(tmp_path), "--learning_rat", "1"]
+    proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, timeout=120)
+    assert proc.returncode == 2 and b"unknown option(s) ['learning_rat']" in proc.stderr
