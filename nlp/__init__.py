@@ -30,6 +30,8 @@ _EXPORTS = {
     "normalize": "nlp.preprocess",
     "split_sentences": "nlp.preprocess",
     "NormalizationConfig": "nlp.preprocess",
+    "render": "nlp.render",
+    "to_dataframe": "nlp.tables",
     "EVENT_TYPES": "nlp.labels",
     "ENTITY_LABELS": "nlp.labels",
 }

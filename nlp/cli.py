@@ -25,8 +25,22 @@ def _read_text(path: Path) -> str:
         raise CliError(f"{path} is not UTF-8 text (invalid byte at position {err.start}); convert it to UTF-8") from None
 
 
-def _iter_inputs(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
-    """(id, raw text) for each input: files, folders of .txt files, JSONL files with 'text', or '-'."""
+def _iter_inputs(sources: Sequence[str], skip_errors: bool = False) -> Iterator[tuple[str, str]]:
+    """(id, raw text) for each input: files, folders of .txt files, JSONL files with 'text', or '-'.
+
+    With `skip_errors`, an unreadable file is reported on stderr and skipped instead of stopping.
+    """
+    for doc_id, text in _iter_raw_inputs(sources, skip_errors):
+        yield doc_id, text
+
+
+def _skip_or_raise(err: CliError, skip_errors: bool) -> None:
+    if not skip_errors:
+        raise err
+    print(f"warning: skipped: {err}", file=sys.stderr)
+
+
+def _iter_raw_inputs(sources: Sequence[str], skip_errors: bool) -> Iterator[tuple[str, str]]:
     for source in sources:
         if source == "-":
             try:
@@ -41,13 +55,22 @@ def _iter_inputs(sources: Sequence[str]) -> Iterator[tuple[str, str]]:
             if not files:
                 raise CliError(f"folder {path} holds no .txt files")
             for file in files:
-                yield str(file.relative_to(path).with_suffix("")), _read_text(file)
+                try:
+                    yield str(file.relative_to(path).with_suffix("")), _read_text(file)
+                except CliError as err:
+                    _skip_or_raise(err, skip_errors)
         elif path.suffix == ".jsonl" and path.is_file():
-            yield from _iter_jsonl(path)
+            try:
+                yield from _iter_jsonl(path)
+            except CliError as err:
+                _skip_or_raise(err, skip_errors)
         elif path.is_file():
-            yield path.stem, _read_text(path)
+            try:
+                yield path.stem, _read_text(path)
+            except CliError as err:
+                _skip_or_raise(err, skip_errors)
         else:
-            raise CliError(f"{path}: no such file or folder")
+            _skip_or_raise(CliError(f"{path}: no such file or folder"), skip_errors)
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[str, str]]:
@@ -70,16 +93,35 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     ids: deque[str] = deque()
 
     def texts() -> Iterator[str]:
-        for doc_id, text in _iter_inputs(args.inputs or ["-"]):
+        for doc_id, text in _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip"):
             ids.append(doc_id)
             yield text
 
     out = open(args.output, "w", encoding="utf-8", newline="\n") if args.output else sys.stdout
+    kept = []  # results for --html (held in memory)
+    if args.format == "csv":
+        import csv
+
+        from .tables import COLUMNS, to_rows
+
+        writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
+        writer.writeheader()
     try:
         # results stream out as each chunk of documents is done
         for result in predictor.predict_iter(texts(), progress=args.progress):
-            out.write(json.dumps(result.to_dict(id=ids.popleft()), ensure_ascii=False) + "\n")
+            result.id = ids.popleft()
+            if args.format == "csv":
+                for row in to_rows(result):
+                    writer.writerow(row)
+            else:
+                out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            if args.html:
+                kept.append(result)
         out.flush()
+        if args.html:
+            from .render import render
+
+            Path(args.html).write_text(render(kept), encoding="utf-8")
     finally:
         if out is not sys.stdout:
             out.close()
@@ -89,8 +131,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from .evaluation import evaluate, evaluate_conll, format_report
 
     fmt = args.format or ("conll" if Path(args.gold).suffix in (".conll", ".txt", ".bio", ".tsv") else "jsonl")
-    scorer = evaluate_conll if fmt == "conll" else evaluate
-    report = scorer(args.gold, model=args.model, batch_size=args.batch_size, device=args.device, progress=args.progress)
+    options = dict(model=args.model, batch_size=args.batch_size, device=args.device, progress=args.progress)
+    details = None
+    if fmt == "conll":
+        report = evaluate_conll(args.gold, **options)
+    else:
+        report, details = evaluate(args.gold, corpus=args.corpus, return_details=True, **options)
+    if args.report:
+        from .predictor import default_model_path
+        from .report import write_report
+
+        path = write_report(report, details, args.report, model=str(args.model or default_model_path()), data=args.gold)
+        print(f"report written to {path}", file=sys.stderr)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -134,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="*", metavar="FILE|DIR|-", help="inputs (default: standard input)")
     p.add_argument("-o", "--output", default=None, help="write JSON Lines here instead of standard output")
+    p.add_argument(
+        "--format", choices=("jsonl", "csv"), default="jsonl",
+        help="jsonl: article format per document (default); csv: one row per sentence-event and per entity",
+    )
+    p.add_argument("--html", default=None, metavar="OUT.html", help="also write an HTML page showing the results (right to left)")
+    p.add_argument(
+        "--on-error", choices=("stop", "skip"), default="stop",
+        help="unreadable or non-UTF-8 input file: stop with an error (default) or warn on stderr and go on",
+    )
     common(p)
     p.set_defaults(func=_cmd_predict)
 
@@ -153,6 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="format of GOLD (default: conll for .conll/.txt/.bio/.tsv files, else jsonl)",
     )
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    e.add_argument("--report", default=None, metavar="DIR", help="also write DIR/report.md with PNG charts (needs matplotlib)")
+    e.add_argument(
+        "--corpus", default=None,
+        help="GOLD is a standoff file (ids and offsets only); take each article's text from this corpus (JSONL/JSONL.gz with id and text)",
+    )
     common(e)
     e.set_defaults(func=_cmd_evaluate)
     return parser

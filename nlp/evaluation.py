@@ -19,21 +19,36 @@ def evaluate(
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool | None = None,
-) -> dict[str, Any]:
+    corpus: str | os.PathLike[str] | None = None,
+    return_details: bool = False,
+) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]:
     """Evaluation report (a JSON-ready dict) of `model` on gold articles (a JSONL path or Articles).
 
     The gold sentence spans are classified, so sentence-splitting errors do not leak into event
-    scores; entity scores are exact span and label over each article's raw text.
+    scores; entity scores are exact span and label over each article's raw text. With `corpus`,
+    `gold` is a standoff file (ids and offsets) whose text is taken from the corpus by id.
+    With `return_details`, also returns per-sentence gold types, predicted types and all
+    probabilities (for plots, see `nlp.report`).
     """
-    articles = read_articles(gold) if isinstance(gold, (str, os.PathLike)) else list(gold)
+    if corpus is not None:
+        from .data import read_standoff
+
+        articles = read_standoff(gold, corpus)  # type: ignore[arg-type]
+    else:
+        articles = read_articles(gold) if isinstance(gold, (str, os.PathLike)) else list(gold)
     for index, article in enumerate(articles):
         if not isinstance(article, Article):
             raise TypeError(f"gold item {index} is {type(article).__name__}; expected an Article")
     predictor = load_predictor(model, device=device, batch_size=batch_size)
     spans = [None if a.sentences is None else [(s.start, s.end) for s in a.sentences] for a in articles]
     predictions = list(
-        predictor.predict_iter((a.text for a in articles), batch_size=batch_size, progress=progress, sentence_spans=spans)
+        predictor.predict_iter(
+            (a.text for a in articles), batch_size=batch_size, progress=progress, sentence_spans=spans,
+            keep_probabilities=return_details,
+        )
     )
+    details: dict[str, Any] = {"event_types": list(predictor.model.settings.event_types),
+                               "thresholds": predictor.model.thresholds}
     report: dict[str, Any] = {"n_documents": len(articles)}
     with_sentences = [(a, p) for a, p in zip(articles, predictions) if a.sentences is not None]
     if with_sentences:
@@ -41,6 +56,9 @@ def evaluate(
         pred_events = [{label for label, _ in s.events} for _, p in with_sentences for s in p.sentences]
         report["events"] = event_scores(gold_events, pred_events, predictor.model.settings.event_types)
         report["n_sentences"] = len(gold_events)
+        details.update(gold_events=gold_events, pred_events=pred_events)
+        if return_details:
+            details["probabilities"] = [s.probabilities for _, p in with_sentences for s in p.sentences]
     with_entities = [(a, p) for a, p in zip(articles, predictions) if a.entities is not None]
     if with_entities:
         report["entities"] = entity_scores(
@@ -49,7 +67,7 @@ def evaluate(
             ENTITY_LABELS,
         )
         report["n_entity_documents"] = len(with_entities)
-    return report
+    return (report, details) if return_details else report
 
 
 def evaluate_conll(

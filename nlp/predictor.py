@@ -104,11 +104,12 @@ class Predictor:
         texts: str | Sequence[str],
         batch_size: int | None = None,
         progress: bool | None = None,
+        errors: str = "raise",
     ) -> DocumentPrediction | list[DocumentPrediction]:
         """Annotate one text (returns one result) or a sequence of texts (returns a list)."""
         single = isinstance(texts, str)
-        docs = [texts] if single else _check_texts(texts)
-        results = list(self.predict_iter(docs, batch_size=batch_size, progress=progress))
+        docs = [texts] if single else _check_texts(texts, errors)
+        results = list(self.predict_iter(docs, batch_size=batch_size, progress=progress, errors=errors))
         return results[0] if single else results
 
     def predict_iter(
@@ -117,34 +118,41 @@ class Predictor:
         batch_size: int | None = None,
         progress: bool | None = None,
         sentence_spans: Iterable[Sequence[tuple[int, int]] | None] | None = None,
+        errors: str = "raise",
+        keep_probabilities: bool = False,
     ) -> Iterator[DocumentPrediction]:
         """Yield one result per text, in order, working over chunks of documents to bound memory.
 
         `sentence_spans` optionally gives each text's sentence spans (e.g. gold sentences for
-        evaluation) instead of running the splitter.
+        evaluation) instead of running the splitter. With `errors="skip"`, an item that is not a
+        str yields an empty result whose `error` says why, and the other texts are unaffected.
+        `keep_probabilities` stores every type's probability on each sentence (for reports).
         """
         batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        _check_errors(errors)
         spans_iter = iter(sentence_spans) if sentence_spans is not None else None
         bar = None
-        chunk: list[tuple[str, list[tuple[int, int]]]] = []
+        chunk: list[tuple[str, list[tuple[int, int]], str | None]] = []
         n_sentences = 0
         try:
             for index, text in enumerate(texts):
-                if not isinstance(text, str):
-                    raise TypeError(
-                        f"text at index {index} is {type(text).__name__}; predict() expects str or a sequence of str"
-                    )
                 given = next(spans_iter) if spans_iter is not None else None
+                if not isinstance(text, str):
+                    message = _type_message(index, text)
+                    if errors == "raise":
+                        raise TypeError(message)
+                    chunk.append(("", [], message))
+                    continue
                 spans = split_sentences(text) if given is None else _check_spans(text, given, index)
-                chunk.append((text, spans))
+                chunk.append((text, spans, None))
                 n_sentences += len(spans)
                 if n_sentences >= CHUNK_SENTENCES:
                     bar = self._progress_bar(bar, progress, n_sentences)
-                    yield from self._run_chunk(chunk, batch_size, bar)
+                    yield from self._run_chunk(chunk, batch_size, bar, keep_probabilities)
                     chunk, n_sentences = [], 0
             if chunk:
                 bar = self._progress_bar(bar, progress, n_sentences, final=True)
-                yield from self._run_chunk(chunk, batch_size, bar)
+                yield from self._run_chunk(chunk, batch_size, bar, keep_probabilities)
         finally:
             if bar is not None:
                 bar.close()
@@ -208,12 +216,12 @@ class Predictor:
                 return windows
             start += step
 
-    def _run_chunk(self, chunk, batch_size: int, bar) -> Iterator[DocumentPrediction]:
+    def _run_chunk(self, chunk, batch_size: int, bar, keep_probabilities: bool = False) -> Iterator[DocumentPrediction]:
         sentences: list[_Sentence] = []
-        for doc, (text, spans) in enumerate(chunk):
+        for doc, (text, spans, _) in enumerate(chunk):
             sentences.extend(self._prepare(doc, text, spans))
         event_probs, paths, word_probs = self._infer(sentences, batch_size, bar)
-        by_doc: list[DocumentPrediction] = [DocumentPrediction(text=text) for text, _ in chunk]
+        by_doc = [DocumentPrediction(text=text, error=error) for text, _, error in chunk]
         for s_idx, s in enumerate(sentences):
             result = by_doc[s.doc]
             probs = event_probs[s_idx]
@@ -221,7 +229,8 @@ class Predictor:
             events = tuple(
                 sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
             )
-            result.sentences.append(SentencePrediction(result.text[s.start : s.end], s.start, s.end, events))
+            kept = tuple(float(p) for p in probs) if keep_probabilities else None
+            result.sentences.append(SentencePrediction(result.text[s.start : s.end], s.start, s.end, events, kept))
             tags = [self._tags[t] for t in paths[s_idx]]
             for w_start, w_end, label in tags_to_spans(tags):
                 start = int(s.word_spans[w_start, 0])
@@ -350,18 +359,28 @@ def _check_batch_size(batch_size: object) -> int:
     return batch_size
 
 
-def _check_texts(texts: object) -> list[str]:
+def _check_errors(errors: object) -> None:
+    if errors not in ("raise", "skip"):
+        raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
+
+
+def _type_message(index: int, item: object) -> str:
+    hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(item, (bytes, bytearray)) else ""
+    return f"text at index {index} is {type(item).__name__}{hint}; predict() expects str or a sequence of str"
+
+
+def _check_texts(texts: object, errors: str = "raise") -> list:
+    """The texts as a list; non-str items raise TypeError unless errors='skip' (then they stay, to be reported)."""
+    _check_errors(errors)
     if isinstance(texts, (bytes, bytearray)):
         raise TypeError("predict() expects str, not bytes: decode first, e.g. data.decode('utf-8')")
-    if not isinstance(texts, Iterable):
+    if isinstance(texts, dict) or not isinstance(texts, Iterable):
         raise TypeError(f"predict() expects a str or a sequence of str, got {type(texts).__name__}")
     docs = list(texts)
-    for index, text in enumerate(docs):
-        if not isinstance(text, str):
-            hint = " (decode bytes first)" if isinstance(text, (bytes, bytearray)) else ""
-            raise TypeError(
-                f"text at index {index} is {type(text).__name__}{hint}; predict() expects str or a sequence of str"
-            )
+    if errors == "raise":
+        for index, text in enumerate(docs):
+            if not isinstance(text, str):
+                raise TypeError(_type_message(index, text))
     return docs
 
 
@@ -418,15 +437,18 @@ def predict(
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool | None = None,
+    errors: str = "raise",
 ) -> DocumentPrediction | list[DocumentPrediction]:
     """Find events per sentence and named entities in raw Arabic text.
 
     `texts` is one string (returns one DocumentPrediction) or a sequence of strings (returns a
     list). All offsets index the strings given. `model` is a model directory, a loaded
-    JointModel or Predictor, or None for the default model shipped in models/.
+    JointModel or Predictor, or None for the default model shipped in models/. With
+    `errors="skip"`, a non-str item in a list gives an empty result with `.error` set instead of
+    raising, so the other results are kept.
     """
     if not isinstance(texts, str):
-        texts = _check_texts(texts)
+        texts = _check_texts(texts, errors)
     batch_size = _check_batch_size(batch_size)
     predictor = load_predictor(model, device=device)
-    return predictor.predict(texts, batch_size=batch_size, progress=progress)
+    return predictor.predict(texts, batch_size=batch_size, progress=progress, errors=errors)

@@ -14,6 +14,8 @@ class SentencePrediction:
     start: int
     end: int
     events: tuple[tuple[str, float], ...] = ()
+    # every event type's probability, in the model's type order; only when asked for (evaluation reports)
+    probabilities: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,10 +54,11 @@ class DocumentPrediction:
     sentences: list[SentencePrediction] = field(default_factory=list)
     entities: list[EntityPrediction] = field(default_factory=list)
     id: str | None = None
+    error: str | None = None  # set when the input could not be processed (predict(..., errors="skip"))
 
     def to_dict(self, id: str | None = None, source: str | None = None) -> dict[str, Any]:
         """The article format of FORMAT.md (id, source, date, title, text, sentences, entities) plus scores."""
-        return {
+        out = {
             "id": id if id is not None else self.id,
             "source": source,
             "date": None,
@@ -64,6 +67,15 @@ class DocumentPrediction:
             "sentences": [s.to_dict() for s in self.sentences],
             "entities": [e.to_dict() for e in self.entities],
         }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def to_dataframe(self):
+        """One row per sentence-event and one per entity (pandas; see nlp.tables)."""
+        from .tables import to_dataframe
+
+        return to_dataframe(self)
 
     @property
     def events(self) -> list[str]:

@@ -21,6 +21,11 @@ TRICKY_TEXTS = [
     "...!!!؟؟؟ 123 456.",
     "٢٠٢٣/١٠/٢٠ انفجار",
     "a\ud800b قال",
+    "قال\x00 الوزير\x00.",
+    "ب" * 2000 + " قال الوزير.",
+    "The minister said on Monday that talks in Geneva would resume.",
+    "😀😀 🇸🇦 قال 👍🏽.",
+    "٫٬؛،؟ ... !!! ??? 3.14",
 ]
 
 
@@ -203,3 +208,37 @@ def test_threads_share_a_model(predictor):
 )
 def test_random_text_offsets_always_valid(predictor, text):
     assert_offsets_valid(text, predict(text, model=predictor))
+
+
+def test_bad_item_in_a_batch_can_be_skipped(predictor):
+    texts = ["قال الوزير.", None, b"bytes", "هجوم على القاعدة."]
+    with pytest.raises(TypeError, match="index 1"):
+        predict(texts, model=predictor)
+    results = predict(texts, model=predictor, errors="skip")
+    assert [r.error is None for r in results] == [True, False, False, True]
+    assert "index 2" in results[2].error and "decode" in results[2].error
+    assert results[1].sentences == [] and results[1].to_dict()["error"]
+    assert _signature(results[3])[:2] == _signature(predict(texts[3], model=predictor))[:2]
+    with pytest.raises(ValueError, match="errors must be"):
+        predict(texts, model=predictor, errors="ignore")
+
+
+def test_very_long_article_without_punctuation(predictor):
+    text = " ".join(["قال الوزير في بغداد إن المحادثات ستستمر"] * 3000)  # ~130 kB, one sentence
+    result = predict(text, model=predictor)
+    assert len(result.sentences) == 1 and result.sentences[0].end == len(text)
+    assert_offsets_valid(text, result)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("ابتجحدرسعفقلمنهويأإىة ًَّ \n.؟!،0123abc😀")), max_size=80),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_batch_equals_single_property(predictor, texts):
+    batched = predict(texts, model=predictor, batch_size=3)
+    for text, result in zip(texts, batched):
+        _same(result, predict(text, model=predictor, batch_size=1))
