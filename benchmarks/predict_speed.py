@@ -126,7 +126,7 @@ def main() -> None:
     print(f"device: {args.device}, torch threads: {args.threads}, model: {args.model} ({model.settings.encoder})")
     print(f"cold start (import + load + first predictor): {cold:.2f} s")
     print()
-    print(f"| texts | sentences | predict() sent/s | baseline sent/s | ratio (a)/(b) | predict() chars/s | baseline chars/s | peak RSS growth (a) / (b) MB |")
+    print("| texts | sentences | predict() sent/s | baseline sent/s | ratio (a)/(b) | predict() chars/s | baseline chars/s | peak RSS growth (a) / (b) MB |")
     print("|---|---|---|---|---|---|---|---|")
     for name, n_sent, chars, t_a, m_a, t_b, m_b in rows:
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from dataclasses import dataclass, field
@@ -125,12 +126,16 @@ def _span(item: Any, length: int, where: str) -> tuple[int, int]:
     return start, end
 
 
-def iter_articles(path: str | os.PathLike[str]) -> Iterator[Article]:
-    """Yield validated articles from a JSON Lines file; errors name the file and line."""
+def iter_json_lines(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
+    """Yield ('file:line: ', parsed value) for each non-blank line of a JSON Lines file (.gz too).
+
+    Unreadable files, invalid UTF-8 and invalid JSON raise errors that name the file and line.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with open(path, "rb") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             where = f"{path}:{number}: "
             try:
@@ -140,10 +145,15 @@ def iter_articles(path: str | os.PathLike[str]) -> Iterator[Article]:
             if not line.strip():
                 continue
             try:
-                data = json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{where}invalid JSON: {err.msg} (column {err.colno})") from None
-            yield Article.from_dict(data, where)
+
+
+def iter_articles(path: str | os.PathLike[str]) -> Iterator[Article]:
+    """Yield validated articles from a JSON Lines file; errors name the file and line."""
+    for where, data in iter_json_lines(path):
+        yield Article.from_dict(data, where)
 
 
 def read_articles(path: str | os.PathLike[str]) -> list[Article]:

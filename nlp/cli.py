@@ -74,16 +74,15 @@ def _iter_raw_inputs(sources: Sequence[str], skip_errors: bool) -> Iterator[tupl
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[str, str]]:
-    for number, line in enumerate(_read_text(path).split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise CliError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise CliError(f"{path}:{number}: each line needs a JSON object with a string 'text'")
-        yield str(record.get("id", f"{path.stem}:{number}")), record["text"]
+    from .articles import iter_json_lines
+
+    try:
+        for where, record in iter_json_lines(path):
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise CliError(f"{where}each line needs a JSON object with a string 'text'")
+            yield str(record.get("id", where.rstrip(": "))), record["text"]
+    except ValueError as err:
+        raise CliError(str(err)) from None
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:

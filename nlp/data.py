@@ -7,7 +7,6 @@ sentences turned into the same normalized words that `predict()` feeds the model
 from __future__ import annotations
 
 import gzip
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .articles import Article, iter_articles
+from .articles import Article, iter_articles, iter_json_lines
 from .bio import spans_to_tags
 from .labels import ENTITY_LABELS
 from .preprocess import NormalizationConfig, normalize, split_sentences, split_words
@@ -125,49 +124,34 @@ def conll_dataset(path: str | os.PathLike[str], strict: bool = True):
 def iter_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field: str = "id") -> Iterator[dict[str, str]]:
     """Yield {'id', 'text'} from a .jsonl / .jsonl.gz corpus or a .txt file (one document per line)."""
     path = Path(path)
+    if path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+        for where, record in iter_json_lines(path):
+            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                raise ValueError(f"{where}expected an object with a string {text_field!r}")
+            yield {"id": str(record.get(id_field, where.rstrip(": "))), "text": record[text_field]}
+        return
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     opener = gzip.open if path.suffix == ".gz" else open
-    jsonl = path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz"))
     with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}: "
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise ValueError(f"{where}not valid UTF-8 ({err.reason})") from None
-            if not line.strip():
-                continue
-            if not jsonl:
+                raise ValueError(f"{path}:{number}: not valid UTF-8 ({err.reason})") from None
+            if line.strip():
                 yield {"id": f"{path.stem}:{number}", "text": line.rstrip("\r\n")}
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{where}invalid JSON: {err.msg}") from None
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                raise ValueError(f"{where}expected an object with a string {text_field!r}")
-            yield {"id": str(record.get(id_field, f"{path.stem}:{number}")), "text": record[text_field]}
 
 
 def read_standoff(
     annotations: str | os.PathLike[str], corpus: str | os.PathLike[str], text_field: str = "text", id_field: str = "id"
 ) -> list[Article]:
     """Articles from standoff annotations (ids and offsets, no text) and the corpus holding the text."""
-    annotations = Path(annotations)
     records: list[tuple[str, dict[str, Any]]] = []
-    with open(annotations, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            where = f"{annotations}:{number}: "
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise ValueError(f"{where}invalid JSON line: {err}") from None
-            if not isinstance(record, dict) or "id" not in record:
-                raise ValueError(f"{where}a standoff record needs an 'id'")
-            records.append((where, record))
+    for where, record in iter_json_lines(annotations):
+        if not isinstance(record, dict) or "id" not in record:
+            raise ValueError(f"{where}a standoff record needs an 'id'")
+        records.append((where, record))
     wanted = {str(r["id"]) for _, r in records}
     texts = {}
     for doc in iter_corpus(corpus, text_field=text_field, id_field=id_field):

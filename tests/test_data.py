@@ -38,10 +38,9 @@ def test_conll_errors_name_file_and_line(tmp_path):
 
 
 def test_article_examples_align_entities_to_words():
-    (example, *_), norm = examples_from_articles(
-        __import__("nlp.articles", fromlist=["read_articles"]).read_articles(REPO / "data/examples/article_gold.jsonl"),
-        NormalizationConfig(),
-    ), None
+    from nlp.articles import read_articles
+
+    example, *_ = examples_from_articles(read_articles(REPO / "data/examples/article_gold.jsonl"), NormalizationConfig())
     assert example.events == ["CONSULT"]
     assert example.words[0] == "عمان"  # normalized: shadda removed
     assert example.tags[0] == "B-LOC" and example.tags[-1] == "B-LOC"  # عمّان ... لغزة

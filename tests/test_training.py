@@ -65,7 +65,7 @@ def test_resume_after_kill_reaches_the_same_result(tmp_path, smoke_run):
     step_at_kill = json.loads(state_file.read_text())["global_step"]
     resumed = train(killed, "--max_steps", "120", "--eval_every", "13")
     if step_at_kill < 120:
-        assert f"resuming from" in resumed.stdout.decode()
+        assert "resuming from" in resumed.stdout.decode()
     final = lambda out: json.loads((out / "model" / "dev_report.json").read_text())  # noqa: E731
     a, b = final(reference), final(killed)
     assert a["step"] == b["step"]
