@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import deque
 from pathlib import Path
@@ -85,18 +86,59 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[str, str]]:
         raise CliError(str(err)) from None
 
 
+def _done_ids(path: Path) -> set[str]:
+    """Ids already in a JSONL output; a partial last line (killed while writing) is cut off."""
+    data = path.read_bytes()
+    complete = data.rfind(b"\n") + 1
+    if complete < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(complete)
+    done = set()
+    for line in data[:complete].decode("utf-8").splitlines():
+        if line.strip():
+            done.add(str(json.loads(line)["id"]))
+    return done
+
+
+def _shard() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from the environment set by accelerate launch / torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")))
+    return rank, world, int(os.environ.get("LOCAL_RANK", str(rank)))
+
+
 def _cmd_predict(args: argparse.Namespace) -> None:
     from .predictor import load_predictor
 
-    predictor = load_predictor(args.model, device=args.device, batch_size=args.batch_size)
+    rank, world, local_rank = _shard()
+    output = args.output
+    device = args.device
+    if world > 1:
+        if not output:
+            raise CliError("with several processes (accelerate launch / torchrun), give -o OUTPUT: each process writes OUTPUT.rankN")
+        output = f"{output}.rank{rank}"
+        if device is None:
+            import torch
+
+            device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+    if args.resume and not output:
+        raise CliError("--resume needs -o OUTPUT (the file to continue)")
+    if args.resume and args.format != "jsonl":
+        raise CliError("--resume works with --format jsonl")
+    done = _done_ids(Path(output)) if args.resume and output and Path(output).is_file() else set()
+    predictor = load_predictor(args.model, device=device, batch_size=args.batch_size)
     ids: deque[str] = deque()
 
     def texts() -> Iterator[str]:
-        for doc_id, text in _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip"):
+        inputs = _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip")
+        for index, (doc_id, text) in enumerate(inputs):
+            if index % world != rank or doc_id in done:
+                continue
             ids.append(doc_id)
             yield text
 
-    out = open(args.output, "w", encoding="utf-8", newline="\n") if args.output else sys.stdout
+    mode = "a" if done else "w"
+    out = open(output, mode, encoding="utf-8", newline="\n") if output else sys.stdout
     kept = []  # results for --html (held in memory)
     if args.format == "csv":
         import csv
@@ -188,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format", choices=("jsonl", "csv"), default="jsonl",
         help="jsonl: article format per document (default); csv: one row per sentence-event and per entity",
+    )
+    p.add_argument(
+        "--resume", action="store_true",
+        help="continue an interrupted run: skip documents whose id is already in -o OUTPUT and append the rest",
     )
     p.add_argument("--html", default=None, metavar="OUT.html", help="also write an HTML page showing the results (right to left)")
     p.add_argument(

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,35 @@ def test_errors_are_one_line_without_traceback(tiny_model_dir, tmp_path):
         err = proc.stderr.decode().strip()
         assert "Traceback" not in err and err.startswith("error:") and "\n" not in err, err
     assert run("predict", "--batch-size", "0").returncode == 2
+
+
+def test_resume_skips_finished_documents_and_repairs_a_partial_line(tiny_model_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(4):
+        (folder / f"{k}.txt").write_text(f"قال الوزير {k}. هجوم على القاعدة.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run("predict", str(folder), "--model", str(tiny_model_dir), "-o", str(out)).returncode == 0
+    full = out.read_bytes()
+    first_two = b"".join(full.splitlines(keepends=True)[:2])
+    out.write_bytes(first_two + full.splitlines(keepends=True)[2][:25])  # killed while writing the third
+    proc = run("predict", str(folder), "--model", str(tiny_model_dir), "-o", str(out), "--resume")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert out.read_bytes() == full
+
+
+def test_processes_share_the_work(tiny_model_dir, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for k in range(5):
+        (folder / f"{k}.txt").write_text(f"قال الوزير {k}.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    ids = []
+    for rank in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-m", "nlp", "predict", str(folder), "--model", str(tiny_model_dir), "-o", str(out)],
+            capture_output=True, cwd=REPO, env={**ENV, "WORLD_SIZE": "2", "RANK": str(rank)}, timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()
+        ids.append([d["id"] for d in lines(Path(f"{out}.rank{rank}").read_bytes())])
+    assert ids == [["0", "2", "4"], ["1", "3"]]
