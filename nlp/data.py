@@ -176,6 +176,8 @@ class Example:
     words: list[str]
     tags: list[str] | None = None
     events: list[str] | None = None
+    event_mask: list[str] | None = None  # types whose label is supervised (None: all of them)
+    weight: float = 1.0  # weight of this sentence's event loss (silver labels: below 1)
 
 
 def examples_from_conll(sentences: Iterable[NerSentence], normalization: NormalizationConfig) -> list[Example]:

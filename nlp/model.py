@@ -253,11 +253,13 @@ class JointModel(nn.Module):
         ner_labels: torch.Tensor | None = None,
         event_weight: float = 1.0,
         ner_weight: float = 1.0,
+        example_weights: torch.Tensor | None = None,
     ) -> JointOutput:
         """One encoder pass; event logits per sequence and NER logits per token.
 
-        `event_labels` is multi-hot (batch, n_types) with rows of -1 for sequences without event
-        supervision; `ner_labels` is (batch, seq_len) with -100 where no tag is supervised.
+        `event_labels` is multi-hot (batch, n_types) with -1 for types (or whole rows) without event
+        supervision; `example_weights` (batch,) scales each row's event loss (e.g. down-weighted
+        silver labels); `ner_labels` is (batch, seq_len) with -100 where no tag is supervised.
         """
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         if self.settings.pooling == "cls":
@@ -270,11 +272,14 @@ class JointModel(nn.Module):
         output = JointOutput(event_logits=event_logits, ner_logits=ner_logits)
         losses = []
         if event_labels is not None:
-            rows = event_labels[:, 0] >= 0
-            if rows.any():
-                output.event_loss = nn.functional.binary_cross_entropy_with_logits(
-                    event_logits[rows].float(), event_labels[rows].float()
+            supervised = (event_labels >= 0).float()  # -1 marks a type (or a whole row) without supervision
+            if example_weights is not None:
+                supervised = supervised * example_weights.float().unsqueeze(-1)
+            if supervised.sum() > 0:
+                per_entry = nn.functional.binary_cross_entropy_with_logits(
+                    event_logits.float(), event_labels.clamp(min=0).float(), reduction="none"
                 )
+                output.event_loss = (per_entry * supervised).sum() / supervised.sum()
                 losses.append(event_weight * output.event_loss)
         if ner_labels is not None and (ner_labels != -100).any():
             output.ner_loss = nn.functional.cross_entropy(

@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from nlp import JointModel, predict
 
@@ -80,3 +81,35 @@ def test_config_errors_are_reported(tmp_path):
     cmd = [sys.executable, "-m", "training.train", "--config", "configs/smoke.yaml", "--output-dir", str(tmp_path), "--learning_rat", "1"]
     proc = subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, timeout=120)
     assert proc.returncode == 2 and b"unknown option(s) ['learning_rat']" in proc.stderr
+
+
+def test_silver_sentences_are_masked_and_down_weighted(tmp_path, tiny_model):
+    import gzip
+
+    from training.train import TrainConfig, collate, encode, silver_examples
+
+    corpus = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب. ورحب الوزير بالقرار."}, ensure_ascii=False) + "\n")
+    silver = tmp_path / "silver.jsonl"
+    silver.write_text(
+        json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}, {"start": 19, "end": 39, "events": ["SUPPORT"]}]})
+        + "\n",
+        encoding="utf-8",
+    )
+    config = TrainConfig(
+        silver_train=[str(silver)], corpus=str(corpus), silver_types=["ASSAULT"], silver_weight=0.25,
+        silver_max_sentences=10, articles_train=["data/examples/article_gold.jsonl"],
+    )
+    examples = silver_examples(config, tiny_model.settings.normalization_config)
+    assert len(examples) == 2 and all(e.weight == 0.25 and e.event_mask == ["ASSAULT"] for e in examples)
+    features = encode(examples, tiny_model)
+    batch = collate(features, 0)
+    assault = tiny_model.settings.event_types.index("ASSAULT")
+    support = tiny_model.settings.event_types.index("SUPPORT")
+    labels = batch["event_labels"]
+    assert sorted(labels[:, assault].tolist()) == [0.0, 1.0]  # supervised type: positive and negative
+    assert (labels[:, support] == -1).all()  # untrusted type: no supervision at all
+    assert batch["example_weights"].tolist() == [0.25, 0.25]
+    out = tiny_model(batch["input_ids"], batch["attention_mask"], event_labels=labels, example_weights=batch["example_weights"])
+    assert out.event_loss is not None and torch.isfinite(out.event_loss)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", default=None, help="write silver standoff labels here")
     parser.add_argument("--exclude", nargs="*", default=None, help="standoff files whose documents get no silver labels (default: data/annotations/*.jsonl)")
     parser.add_argument("--json", action="store_true", help="print the gold report as JSON")
+    parser.add_argument("--max-documents", type=int, default=0, help="label a seeded random sample of this many documents (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     lexicon = Lexicon.from_yaml(args.lexicon)
     for gold in args.gold:
@@ -60,9 +63,13 @@ def main(argv: list[str] | None = None) -> None:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
         n_docs = n_sentences = n_positive = 0
+        chosen = None
+        if args.max_documents:
+            ids = [d["id"] for d in iter_corpus(args.corpus) if d["id"] not in excluded and d["text"].strip()]
+            chosen = set(random.Random(args.seed).sample(ids, min(args.max_documents, len(ids))))
         with open(out, "w", encoding="utf-8") as handle:
             for doc in tqdm(iter_corpus(args.corpus), desc="silver", unit="doc"):
-                if doc["id"] in excluded or not doc["text"].strip():
+                if doc["id"] in excluded or not doc["text"].strip() or (chosen is not None and doc["id"] not in chosen):
                     continue
                 sentences = [
                     {"start": a, "end": b, "events": lexicon.events(doc["text"][a:b])} for a, b in split_sentences(doc["text"])

@@ -56,6 +56,10 @@ class TrainConfig:
     standoff_train: list[str] = field(default_factory=list)  # standoff annotations (ids + offsets)
     standoff_dev: list[str] = field(default_factory=list)
     corpus: str | None = None  # the corpus that holds the standoff annotations' text
+    silver_train: list[str] = field(default_factory=list)  # silver standoff files (python -m training.silver)
+    silver_types: list[str] = field(default_factory=list)  # event types whose silver labels are trusted (empty: all)
+    silver_weight: float = 0.3  # event-loss weight of a silver sentence relative to a gold one
+    silver_max_sentences: int = 5000  # silver sentences sampled (seeded), half with a silver event where possible
     dev_fraction: float = 0.1  # with no dev files for a source type, hold out the last part of train
     # optimisation
     output_dir: str = "runs/default"
@@ -115,7 +119,33 @@ def split_data(config: TrainConfig, normalization: NormalizationConfig) -> tuple
                 train += examples
         for path in dev_files:
             dev += load_examples(**{kind: [_path(path)]}, corpus=corpus, normalization=normalization)
+    train += silver_examples(config, normalization)
     return [e for e in train if e.words], [e for e in dev if e.words]
+
+
+def silver_examples(config: TrainConfig, normalization: NormalizationConfig) -> list[Example]:
+    """A seeded sample of silver sentences, supervised only on the trusted types and down-weighted."""
+    if not config.silver_train:
+        return []
+    corpus = _path(config.corpus) if config.corpus else None
+    pool: list[Example] = []
+    for path in config.silver_train:
+        pool += load_examples(standoff=[_path(path)], corpus=corpus, normalization=normalization)
+    trusted = list(config.silver_types) or None
+    for example in pool:
+        example.event_mask = trusted
+        example.weight = config.silver_weight
+        if trusted is not None:
+            example.events = [e for e in example.events or [] if e in trusted]
+    rng = random.Random(config.seed)
+    positive = [e for e in pool if e.events]
+    negative = [e for e in pool if not e.events]
+    rng.shuffle(positive)
+    rng.shuffle(negative)
+    half = config.silver_max_sentences // 2
+    chosen = positive[:half]
+    chosen += negative[: config.silver_max_sentences - len(chosen)]
+    return chosen
 
 
 def encode(examples: Sequence[Example], model: JointModel) -> list[dict[str, Any]]:
@@ -145,11 +175,15 @@ def encode(examples: Sequence[Example], model: JointModel) -> list[dict[str, Any
             previous = w
         events = [-1.0] * len(event_index)
         if example.events is not None:
-            events = [0.0] * len(event_index)
+            supervised = event_index if example.event_mask is None else example.event_mask
+            for name in supervised:
+                events[event_index[name]] = 0.0
             for name in example.events:
-                events[event_index[name]] = 1.0
+                if name in supervised:
+                    events[event_index[name]] = 1.0
         features.append(
-            {"input_ids": [cls_id] + ids + [sep_id], "ner_labels": [-100] + labels + [-100], "event_labels": events, "first": first}
+            {"input_ids": [cls_id] + ids + [sep_id], "ner_labels": [-100] + labels + [-100], "event_labels": events,
+             "first": first, "weight": example.weight}
         )
     return features
 
@@ -165,7 +199,8 @@ def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tens
         mask[row, :n] = 1
         ner[row, :n] = torch.tensor(f["ner_labels"])
     events = torch.tensor([f["event_labels"] for f in features], dtype=torch.float)
-    return {"input_ids": ids, "attention_mask": mask, "ner_labels": ner, "event_labels": events}
+    weights = torch.tensor([f.get("weight", 1.0) for f in features], dtype=torch.float)
+    return {"input_ids": ids, "attention_mask": mask, "ner_labels": ner, "event_labels": events, "example_weights": weights}
 
 
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:
