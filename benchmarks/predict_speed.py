@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
 
 
 def _reset_peak() -> None:
@@ -85,10 +88,11 @@ def main() -> None:
     # (b) the baseline: two pipelines on the same encoder weights, one sentence at a time
     from transformers import BertForSequenceClassification, BertForTokenClassification, pipeline
 
-    config = model.encoder.config
-    tok_model = BertForTokenClassification(config.__class__(**{**config.to_dict(), "num_labels": len(model.settings.bio_tags)}))
+    base = {k: v for k, v in model.encoder.config.to_dict().items() if k not in ("id2label", "label2id")}
+    config_class = model.encoder.config.__class__
+    tok_model = BertForTokenClassification(config_class(**{**base, "num_labels": len(model.settings.bio_tags)}))
     cls_model = BertForSequenceClassification(
-        config.__class__(**{**config.to_dict(), "num_labels": len(model.settings.event_types), "problem_type": "multi_label_classification"})
+        config_class(**{**base, "num_labels": len(model.settings.event_types), "problem_type": "multi_label_classification"})
     )
     for head_model in (tok_model, cls_model):
         head_model.bert.load_state_dict(model.encoder.state_dict(), strict=False)
