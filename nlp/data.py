@@ -260,3 +260,24 @@ def pretraining_dataset(paths: Sequence[str | os.PathLike[str]], normalization: 
             seen.add(key)
             texts.append(text)
     return Dataset.from_dict({"text": texts})
+
+
+def articles_dataset(path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None):
+    """A `datasets.Dataset` of validated articles (id, text, sentences, entities) from article-format
+    JSONL, or from a standoff file plus the corpus holding its text."""
+    from datasets import Dataset
+
+    articles = read_standoff(path, corpus) if corpus is not None else list(iter_articles(path))
+    rows = []
+    for a in articles:
+        rows.append(
+            {
+                "id": a.id,
+                "text": a.text,
+                "sentences": [{"start": s.start, "end": s.end, "events": list(s.events)} for s in a.sentences or []],
+                "entities": [{"start": e.start, "end": e.end, "label": e.label} for e in a.entities or []],
+                "has_events": a.sentences is not None,
+                "has_entities": a.entities is not None,
+            }
+        )
+    return Dataset.from_list(rows)

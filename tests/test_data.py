@@ -79,3 +79,27 @@ def test_staged_anercorp_reads_with_published_counts():
     sentences = read_conll(path)
     assert len(sentences) == 3973
     assert sum(len(s.tokens) for s in sentences) == 125102
+
+
+def test_articles_dataset_from_jsonl():
+    from nlp.data import articles_dataset
+
+    ds = articles_dataset(REPO / "data" / "examples" / "article_gold.jsonl")
+    assert ds.num_rows == 1 and len(ds[0]["sentences"]) == 11 and ds[0]["has_entities"]
+    row = ds[0]
+    assert all(row["text"][e["start"] : e["end"]] for e in row["entities"])
+
+
+def test_project_annotations_validate_against_the_corpus():
+    corpus = SHARED / "data" / "saudinewsnet" / "saudinewsnet.jsonl.gz"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus} is absent (staged data lives in ../shared)")
+    seen = set()
+    for split in ("train", "dev", "test"):
+        articles = read_standoff(REPO / "data" / "annotations" / f"snn_{split}.jsonl", corpus)
+        for article in articles:  # read_standoff validates spans, order, labels and entity text
+            assert article.id not in seen  # an article belongs to one split only
+            seen.add(article.id)
+            spans = [(s.start, s.end) for s in article.sentences]
+            assert spans == sorted(spans) and all(0 <= a < b <= len(article.text) for a, b in spans)
+    assert len(seen) == 300
