@@ -26,22 +26,17 @@ def _read_text(path: Path) -> str:
         raise CliError(f"{path} is not UTF-8 text (invalid byte at position {err.start}); convert it to UTF-8") from None
 
 
-def _iter_inputs(sources: Sequence[str], skip_errors: bool = False) -> Iterator[tuple[str, str]]:
-    """(id, raw text) for each input: files, folders of .txt files, JSONL files with 'text', or '-'.
-
-    With `skip_errors`, an unreadable file is reported on stderr and skipped instead of stopping.
-    """
-    for doc_id, text in _iter_raw_inputs(sources, skip_errors):
-        yield doc_id, text
-
-
 def _skip_or_raise(err: CliError, skip_errors: bool) -> None:
     if not skip_errors:
         raise err
     print(f"warning: skipped: {err}", file=sys.stderr)
 
 
-def _iter_raw_inputs(sources: Sequence[str], skip_errors: bool) -> Iterator[tuple[str, str]]:
+def _iter_inputs(sources: Sequence[str], skip_errors: bool = False) -> Iterator[tuple[str, str]]:
+    """(id, raw text) for each input: files, folders of .txt files, JSONL files with 'text', or '-'.
+
+    With `skip_errors`, an unreadable file is reported on stderr and skipped instead of stopping.
+    """
     for source in sources:
         if source == "-":
             try:

@@ -13,14 +13,14 @@ T = TypeVar("T")
 
 
 def _coerce(value: Any, hint: Any, key: str) -> Any:
-    origin = getattr(hint, "__origin__", None)
-    if isinstance(value, str) and hint in (int, float, bool) or (origin is None and hint in (int, float)):
-        if hint is bool and isinstance(value, str):
-            if value.lower() in ("true", "1", "yes"):
-                return True
-            if value.lower() in ("false", "0", "no"):
-                return False
-            raise ValueError(f"{key}: expected true or false, got {value!r}")
+    """Convert YAML/command-line scalars to the field's type (int, float, bool); others pass through."""
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
+    if hint in (int, float) and not isinstance(value, bool):
         try:
             return hint(value)
         except (TypeError, ValueError):
