@@ -196,11 +196,10 @@ class Predictor:
             sentence.token_ids = list(enc.ids)
             word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)
             first = np.full(len(sentence.words), -1, dtype=np.int64)
-            if word_ids.size:
-                positions = np.arange(word_ids.size)
-                valid = word_ids >= 0
-                # reversed assignment leaves the smallest position for each word
-                first[word_ids[valid][::-1]] = positions[valid][::-1]
+            valid = np.flatnonzero(word_ids >= 0)
+            if valid.size:
+                words, first_index = np.unique(word_ids[valid], return_index=True)  # first occurrence of each word
+                first[words] = valid[first_index]
             sentence.first_token = first
 
     def _windows(self, n_tokens: int) -> list[tuple[int, int]]:
