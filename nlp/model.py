@@ -90,6 +90,15 @@ class JointOutput:
     ner_loss: torch.Tensor | None = None
 
 
+def frame_token_ids(tokenizer: Any) -> tuple[int, int]:
+    """The ids that open and close a sequence: CLS/SEP, or BOS/EOS for tokenizers without them."""
+    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    if cls_id is None or sep_id is None:
+        raise ValueError("the tokenizer defines no CLS/BOS and SEP/EOS tokens to frame a sentence")
+    return int(cls_id), int(sep_id)
+
+
 def _encoder_from_config(config: Any) -> nn.Module:
     from transformers import AutoModel
 

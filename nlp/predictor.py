@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .bio import tags_to_spans, viterbi_decode
-from .model import JointModel
+from .model import JointModel, frame_token_ids
 from .preprocess import normalize, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
 
@@ -78,11 +78,7 @@ class Predictor:
         self._backend = tokenizer.backend_tokenizer
         self._backend.no_truncation()
         self._backend.no_padding()
-        cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-        sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
-        if cls_id is None or sep_id is None:
-            raise ValueError("the tokenizer defines no CLS/BOS and SEP/EOS tokens to frame a sentence")
-        self._cls, self._sep = int(cls_id), int(sep_id)
+        self._cls, self._sep = frame_token_ids(tokenizer)
         self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         settings = model.settings
         self._norm = settings.normalization_config

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from nlp.config import load_config
+from nlp.model import frame_token_ids
 from nlp.preprocess import NormalizationConfig, split_words
 
 REPO = Path(__file__).resolve().parent.parent
@@ -82,8 +83,7 @@ def sequences(config: MlmConfig, tokenizer) -> tuple[list[list[int]], list[list[
 
 def mask_batch(ids: list[list[int]], words: list[list[int]], tokenizer, probability: float, rng: np.random.Generator):
     """Whole-word masking; returns input_ids, attention_mask, labels (-100 where not predicted)."""
-    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    cls_id, sep_id = frame_token_ids(tokenizer)
     pad_id = tokenizer.pad_token_id or 0
     mask_id = tokenizer.mask_token_id
     special = set(tokenizer.all_special_ids)

@@ -27,7 +27,7 @@ from nlp.bio import tags_to_spans, viterbi_decode
 from nlp.config import load_config
 from nlp.data import Example, load_examples
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
-from nlp.model import JointModel, ModelSettings
+from nlp.model import JointModel, ModelSettings, frame_token_ids
 from nlp.preprocess import NormalizationConfig
 
 REPO = Path(__file__).resolve().parent.parent
@@ -154,8 +154,7 @@ def encode(examples: Sequence[Example], model: JointModel) -> list[dict[str, Any
     backend = tokenizer.backend_tokenizer
     backend.no_truncation()
     backend.no_padding()
-    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-    sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    cls_id, sep_id = frame_token_ids(tokenizer)
     tag_index = {t: i for i, t in enumerate(model.settings.bio_tags)}
     event_index = {t: i for i, t in enumerate(model.settings.event_types)}
     limit = model.settings.max_length - 2
