@@ -96,3 +96,42 @@ def spans_to_tags(n_words: int, spans: Sequence[tuple[int, int, str]]) -> list[s
         for i in range(start + 1, end):
             tags[i] = f"I-{label}"
     return tags
+
+
+def word_log_probs(token_log_probs: np.ndarray | None, first_token: np.ndarray, n_tags: int, outside: int = 0) -> np.ndarray:
+    """Per-word tag log-probabilities taken at each word's first subword (first-subword labelling).
+
+    Words without a subword (`first_token` -1), or all words when `token_log_probs` is None, are
+    certainly O.
+    """
+    first = np.asarray(first_token, dtype=np.int64)
+    out = np.full((len(first), n_tags), -np.inf, dtype=np.float32)
+    out[:, outside] = 0.0
+    if token_log_probs is not None:
+        has = first >= 0
+        out[has] = token_log_probs[first[has]]
+    return out
+
+
+def decode_words(
+    word_log_probs_list: Sequence[np.ndarray], tags: Sequence[str] = BIO_TAGS, group: int = 256
+) -> tuple[list[list[int]], list[np.ndarray]]:
+    """Valid-BIO tag ids and their probabilities for many sentences of per-word log-probabilities.
+
+    Sentences are decoded in groups of similar length (padding is O) to keep the batch small.
+    """
+    outside = list(tags).index("O")
+    paths: list[list[int]] = [[] for _ in word_log_probs_list]
+    probs: list[np.ndarray] = [np.ones(0, dtype=np.float32) for _ in word_log_probs_list]
+    todo = sorted((i for i, w in enumerate(word_log_probs_list) if len(w)), key=lambda i: len(word_log_probs_list[i]))
+    for g in range(0, len(todo), group):
+        ids = todo[g : g + group]
+        lengths = np.asarray([len(word_log_probs_list[i]) for i in ids])
+        padded = np.full((len(ids), int(lengths.max()), len(tags)), -np.inf, dtype=np.float32)
+        padded[:, :, outside] = 0.0
+        for row, i in enumerate(ids):
+            padded[row, : lengths[row]] = word_log_probs_list[i]
+        for row, (i, path) in enumerate(zip(ids, viterbi_decode(padded, lengths, tags))):
+            paths[i] = path
+            probs[i] = np.exp(padded[row, np.arange(len(path)), path])
+    return paths, probs

@@ -18,7 +18,7 @@ from typing import Union
 import numpy as np
 import torch
 
-from .bio import tags_to_spans, viterbi_decode
+from .bio import decode_words, tags_to_spans, word_log_probs
 from .model import JointModel, frame_token_ids
 from .preprocess import normalize, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
@@ -319,26 +319,10 @@ class Predictor:
         return events, ner
 
     def _decode(self, sentences: list[_Sentence], token_logp) -> tuple[list[list[int]], list[np.ndarray]]:
-        """Valid-BIO decoding over words from first-subword log-probs, in groups of similar length."""
-        paths: list[list[int]] = [[self._outside] * len(s.words) for s in sentences]
-        word_probs: list[np.ndarray] = [np.ones(len(s.words), dtype=np.float32) for s in sentences]
+        """Valid-BIO decoding over words from first-subword log-probs."""
         n_tags = len(self._tags)
-        todo = [i for i, s in enumerate(sentences) if s.words and token_logp[i] is not None]
-        todo.sort(key=lambda i: len(sentences[i].words))
-        group = 256
-        for g in range(0, len(todo), group):
-            ids = todo[g : g + group]
-            lengths = np.asarray([len(sentences[i].words) for i in ids])
-            word_logp = np.full((len(ids), int(lengths.max()), n_tags), -np.inf, dtype=np.float32)
-            word_logp[:, :, self._outside] = 0.0  # padding and token-less words: certainly O
-            for row, i in enumerate(ids):
-                first = sentences[i].first_token
-                has = first >= 0
-                word_logp[row, : len(first)][has] = token_logp[i][first[has]]
-            for row, (i, path) in enumerate(zip(ids, viterbi_decode(word_logp, lengths, self._tags))):
-                paths[i] = path
-                word_probs[i] = np.exp(word_logp[row, np.arange(len(path)), path])
-        return paths, word_probs
+        per_word = [word_log_probs(token_logp[i], s.first_token, n_tags, self._outside) for i, s in enumerate(sentences)]
+        return decode_words(per_word, self._tags)
 
 
 def _extend_over_marks(text: str, end: int, limit: int) -> int:

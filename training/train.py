@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from nlp.bio import tags_to_spans, viterbi_decode
+from nlp.bio import decode_words, tags_to_spans, word_log_probs
 from nlp.config import load_config
 from nlp.data import Example, load_examples
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
@@ -237,22 +237,12 @@ def dev_scores(model: JointModel, examples: list[Example], features: list[dict[s
         ner = torch.log_softmax(out.ner_logits.float(), dim=-1).cpu().numpy()
         for row, i in enumerate(idx):
             probs[i] = ev[row]
-            first = np.asarray(features[i]["first"], dtype=np.int64)
-            logp = np.full((len(first), ner.shape[-1]), -np.inf, dtype=np.float32)
-            logp[:, model.settings.bio_tags.index("O")] = 0.0
-            has = first >= 0
-            logp[has] = ner[row, first[has]]
-            word_logp[i] = logp
+            word_logp[i] = word_log_probs(ner[row], features[i]["first"], ner.shape[-1], model.settings.bio_tags.index("O"))
     report: dict[str, Any] = {}
     tagged = [i for i, e in enumerate(examples) if e.tags is not None]
     if tagged:
         gold, pred = [], []
-        max_len = max(len(word_logp[i]) for i in tagged)
-        padded = np.full((len(tagged), max_len, word_logp[tagged[0]].shape[-1]), -np.inf, dtype=np.float32)
-        padded[:, :, model.settings.bio_tags.index("O")] = 0.0
-        for row, i in enumerate(tagged):
-            padded[row, : len(word_logp[i])] = word_logp[i]
-        paths = viterbi_decode(padded, np.asarray([len(word_logp[i]) for i in tagged]), model.settings.bio_tags)
+        paths, _ = decode_words([word_logp[i] for i in tagged], model.settings.bio_tags)
         for i, path in zip(tagged, paths):
             gold.append(set(tags_to_spans(examples[i].tags)))
             pred.append(set(tags_to_spans([model.settings.bio_tags[t] for t in path])))
