@@ -17,7 +17,7 @@ import numpy as np
 from .articles import Article, iter_articles, iter_json_lines
 from .bio import spans_to_tags
 from .labels import ENTITY_LABELS
-from .preprocess import NormalizationConfig, normalize, split_sentences, split_words
+from .preprocess import NormalizationConfig, normalize, normalize_tokens, split_sentences, split_words
 
 # Tag spellings found in ANERcorp releases (PERS for PER, and typos of the 2007 file) -> our tags.
 _TAG_FIXES = {
@@ -183,7 +183,7 @@ class Example:
 def examples_from_conll(sentences: Iterable[NerSentence], normalization: NormalizationConfig) -> list[Example]:
     """NER-only examples; each token is normalized and kept as one word."""
     return [
-        Example([normalize(t, normalization).text.strip() for t in s.tokens], list(s.tags), None)
+        Example(normalize_tokens(s.tokens, normalization), list(s.tags), None)
         for s in sentences
     ]
 

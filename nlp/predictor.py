@@ -20,7 +20,7 @@ import torch
 
 from .bio import decode_words, tags_to_spans, word_log_probs
 from .model import JointModel, frame_token_ids
-from .preprocess import normalize, split_sentences, split_words
+from .preprocess import normalize, normalize_tokens, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
 
 ModelLike = Union[str, os.PathLike, JointModel, "Predictor", None]
@@ -246,7 +246,7 @@ class Predictor:
         for index, words in enumerate(sentences):
             if isinstance(words, str) or not all(isinstance(w, str) for w in words):
                 raise TypeError(f"sentence {index} must be a sequence of str tokens")
-            norm = [normalize(w, self._norm).text.strip() for w in words]
+            norm = normalize_tokens(list(words), self._norm)
             prepared.append(_Sentence(0, 0, 0, norm, np.zeros((len(norm), 2), dtype=np.int64)))
         bar = self._progress_bar(None, progress, len(prepared), final=True)
         try:

@@ -20,6 +20,7 @@ __all__ = [
     "normalize",
     "split_sentences",
     "split_words",
+    "normalize_tokens",
 ]
 
 # --- character classes (code points) -------------------------------------------------------
@@ -184,6 +185,15 @@ def normalize(text: str, config: NormalizationConfig | None = None) -> Normalize
 
 
 # --- words ---------------------------------------------------------------------------------
+
+
+def normalize_tokens(tokens: list[str], config: NormalizationConfig | None = None) -> list[str]:
+    """Normalize pre-split tokens (e.g. CoNLL words) one by one, each kept as one word.
+
+    Training and tagging of token files both go through here, so they always agree.
+    """
+    return [normalize(token, config).text.strip() for token in tokens]
+
 
 # A word is a run of letters, digits, combining marks and joiners, or one other non-space char.
 _WORD_RE = re.compile(
