@@ -26,6 +26,7 @@ import torch
 from nlp.config import load_config
 from nlp.model import frame_token_ids
 from nlp.preprocess import NormalizationConfig, split_words
+from training.checkpoints import latest_checkpoint, swap_in
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -143,8 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     encoder_dir = _path(config.encoder)
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
-    last = out_dir / "checkpoints" / "last"
-    source = last if (last / "state.json").is_file() else Path(encoder_dir)
+    checkpoint = latest_checkpoint(out_dir, "state.json")
+    source = checkpoint or Path(encoder_dir)
     model = BertForMaskedLM.from_pretrained(str(source), config=BertConfig.from_pretrained(encoder_dir))  # fresh MLM head on first start
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).train()
@@ -152,11 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
     state = {"step": 0}
-    if source == last:
-        saved = torch.load(last / "optimizer.pt", weights_only=True)
+    if checkpoint is not None:
+        saved = torch.load(checkpoint / "optimizer.pt", weights_only=True)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        state = json.loads((last / "state.json").read_text())
+        state = json.loads((checkpoint / "state.json").read_text())
     log = out_dir / "metrics.jsonl"
     if state["step"] == 0:
         (out_dir / "mlm_config.json").write_text(json.dumps(asdict(config), indent=2))
@@ -201,12 +202,7 @@ def main(argv: list[str] | None = None) -> None:
             model.save_pretrained(tmp)
             torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
             (tmp / "state.json").write_text(json.dumps(state))
-            old = last.with_name("last.old")
-            if last.exists():
-                os.replace(last, old)
-            os.replace(tmp, last)
-            if old.exists():
-                shutil.rmtree(old)
+            swap_in(tmp, out_dir / "checkpoints" / "last")
     encoder_out = out_dir / "encoder"
     model.bert.save_pretrained(encoder_out)
     tokenizer.save_pretrained(encoder_out)

@@ -29,6 +29,7 @@ from nlp.data import Example, load_examples
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
 from nlp.model import JointModel, ModelSettings, frame_token_ids
 from nlp.preprocess import NormalizationConfig
+from training.checkpoints import latest_checkpoint, swap_in
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -266,29 +267,6 @@ def dev_scores(model: JointModel, examples: list[Example], features: list[dict[s
     return report
 
 
-# --- checkpoints ---------------------------------------------------------------------------
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace `final` by the complete directory `tmp` so that a kill never leaves it half written."""
-    old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old.exists():
-        shutil.rmtree(old)
-
-
-def _latest_checkpoint(output_dir: Path) -> Path | None:
-    for name in ("last", "last.old"):  # last.old survives a kill between the two renames
-        path = output_dir / "checkpoints" / name
-        if (path / "trainer_state.json").is_file():
-            return path
-    return None
-
-
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -362,7 +340,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     log_path = output_dir / "metrics.jsonl"
     state = {"global_step": 0, "epoch": 0, "batch_in_epoch": 0, "best_score": -1.0, "best_step": 0, "bad_evals": 0}
-    checkpoint = _latest_checkpoint(output_dir)
+    checkpoint = latest_checkpoint(output_dir, "trainer_state.json")
     if checkpoint is not None:
         accelerator.load_state(str(checkpoint))
         state.update(json.loads((checkpoint / "trainer_state.json").read_text()))
@@ -405,7 +383,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         accelerator.save_state(str(tmp))
         if main:
             (tmp / "trainer_state.json").write_text(json.dumps(state))
-            _swap_in(tmp, output_dir / "checkpoints" / "last")
+            swap_in(tmp, output_dir / "checkpoints" / "last")
         accelerator.wait_for_everyone()
 
     def evaluate_and_keep_best() -> bool:
@@ -429,7 +407,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                     shutil.rmtree(tmp)
                 raw_model.save_pretrained(tmp, dtype=torch.float16 if config.save_dtype == "float16" else None)
                 (tmp / "dev_report.json").write_text(json.dumps({"step": state["global_step"], **report}, indent=2))
-                _swap_in(tmp, output_dir / "model")
+                swap_in(tmp, output_dir / "model")
             else:
                 state["bad_evals"] += 1
                 stop = config.patience > 0 and state["bad_evals"] >= config.patience
