@@ -10,22 +10,19 @@ article id and offsets (both passes use the same sentence spans).
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+from nlp.articles import iter_json_lines
 from nlp.labels import EVENT_TYPES
 
 
 def _sentences(paths: list[str]) -> dict[tuple[str, int, int], set[str]]:
     out = {}
     for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                for s in record["sentences"]:
-                    out[(record["id"], s["start"], s["end"])] = set(s["events"])
+        for _, record in iter_json_lines(path):
+            for s in record["sentences"]:
+                out[(record["id"], s["start"], s["end"])] = set(s["events"])
     return out
 
 

@@ -16,7 +16,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from nlp.articles import Article
+from nlp.articles import Article, iter_json_lines
 from nlp.data import iter_corpus
 from nlp.preprocess import split_sentences, split_words
 
@@ -66,10 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sheets = {}
     for path in args.sheets:
-        for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-            if line.strip():
-                record = json.loads(line)
-                sheets[record["id"]] = (record, f"{path}:{number}")
+        for where, record in iter_json_lines(path):
+            sheets[record["id"]] = (record, where.rstrip(": "))
     records = {}
     for doc in iter_corpus(args.corpus):
         if doc["id"] not in sheets:

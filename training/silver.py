@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from nlp.articles import iter_json_lines
 from nlp.data import iter_corpus, read_standoff
 from nlp.evaluation import format_report
 from nlp.labels import EVENT_TYPES
@@ -57,9 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         excluded_files = args.exclude if args.exclude is not None else sorted(str(p) for p in (REPO / "data" / "annotations").glob("*.jsonl"))
         excluded = set()
         for path in excluded_files:
-            for line in Path(path).read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    excluded.add(json.loads(line)["id"])
+            excluded.update(record["id"] for _, record in iter_json_lines(path))
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
         n_docs = n_sentences = n_positive = 0
