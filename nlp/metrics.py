@@ -76,6 +76,18 @@ def entity_scores(
     return {"micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())), "per_type": per_type}
 
 
+def f1_by_threshold(scores, gold, grid):
+    """F1 of the rule `score >= t` against boolean `gold`, for each threshold t of `grid` (numpy arrays)."""
+    import numpy as np
+
+    predicted = np.asarray(scores)[None, :] >= np.asarray(grid)[:, None]  # (grid, n)
+    gold = np.asarray(gold, dtype=bool)[None, :]
+    tp = (predicted & gold).sum(1)
+    fp = (predicted & ~gold).sum(1)
+    fn = (~predicted & gold).sum(1)
+    return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+
+
 def tune_thresholds(
     probs, gold, event_types: Sequence[str], default: float = 0.5, grid: Sequence[float] | None = None
 ) -> dict[str, float]:
@@ -94,11 +106,7 @@ def tune_thresholds(
         if not gold[:, j].any():
             thresholds[name] = default
             continue
-        predicted = probs[:, j][None, :] >= grid[:, None]  # (grid, n)
-        tp = (predicted & gold[:, j][None, :]).sum(1)
-        fp = (predicted & ~gold[:, j][None, :]).sum(1)
-        fn = (~predicted & gold[:, j][None, :]).sum(1)
-        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        f1 = f1_by_threshold(probs[:, j], gold[:, j], grid)
         best = np.flatnonzero(np.isclose(f1, f1.max()))
         thresholds[name] = float(grid[best[np.argmin(np.abs(grid[best] - default))]])
     return thresholds

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .metrics import f1_by_threshold
+
 
 def _plt():
     try:
@@ -79,12 +81,7 @@ def _threshold_curves(details: dict, path: Path) -> None:
     rows = int(np.ceil(len(types) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(12, 2.4 * rows), sharex=True, sharey=True)
     for k, (name, ax) in enumerate(zip(types, np.ravel(axes))):
-        pred = probs[:, k][None, :] >= grid[:, None]
-        tp = (pred & gold[:, k]).sum(1)
-        fp = (pred & ~gold[:, k]).sum(1)
-        fn = (~pred & gold[:, k]).sum(1)
-        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-        ax.plot(grid, f1)
+        ax.plot(grid, f1_by_threshold(probs[:, k], gold[:, k], grid))
         ax.axvline(details["thresholds"][name], color="red", lw=0.8, ls="--")
         ax.set_title(f"{name} (n={int(gold[:, k].sum())})", fontsize=8)
         ax.set_ylim(0, 1)
