@@ -20,6 +20,8 @@ _EXPORTS = {
     "load_predictor": "nlp.predictor",
     "JointModel": "nlp.model",
     "ModelSettings": "nlp.model",
+    "OnnxPredictor": "nlp.onnx_predictor",
+    "export_onnx": "nlp.export",
     "evaluate": "nlp.evaluation",
     "DocumentPrediction": "nlp.results",
     "SentencePrediction": "nlp.results",

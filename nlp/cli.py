@@ -185,6 +185,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
         print(format_report(report))
 
 
+def _cmd_export(args: argparse.Namespace) -> None:
+    from .export import export_onnx
+    from .predictor import default_model_path
+
+    model = args.model or str(default_model_path())
+    out = export_onnx(model, args.out, quantize=None if args.quantize == "none" else args.quantize)
+    info = json.loads((out / "export.json").read_text(encoding="utf-8"))
+    print(f"exported {model} to {out} ({args.format}, quantize={info['quantize']}); "
+          f"largest probability difference on a check batch: events {info['check']['max_event_prob_diff']:.2g}, "
+          f"entities {info['check']['max_ner_prob_diff']:.2g}", file=sys.stderr)
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -200,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m nlp",
         description="Arabic news event extraction: PLOVER events per sentence and named entities.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{predict,evaluate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{predict,evaluate,export}")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", default=None, help="model directory (default: the model shipped in models/default)")
@@ -256,11 +268,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     e.add_argument("--report", default=None, metavar="DIR", help="also write DIR/report.md with PNG charts (needs matplotlib)")
     e.add_argument(
-        "--corpus", default=None,
-        help="GOLD is a standoff file (ids and offsets only); take each article's text from this corpus (JSONL/JSONL.gz with id and text)",
+        "--corpus", action="append", default=None,
+        help=(
+            "GOLD is a standoff file (ids and offsets only); take each article's text from this corpus "
+            "(JSONL/JSONL.gz with id and text, or a CoNLL file: one document per sentence); repeatable"
+        ),
     )
     common(e)
     e.set_defaults(func=_cmd_evaluate)
+
+    x = sub.add_parser(
+        "export",
+        help="export a model to ONNX (optionally int8) for onnxruntime",
+        description=(
+            "Write an ONNX copy of a model directory that predict/evaluate accept as --model and that "
+            "runs on the CPU with onnxruntime (pip install 'arabic-news-events[onnx]'). int8 uses "
+            "dynamic quantization of the weight matrices: smaller and faster, slightly different scores."
+        ),
+    )
+    x.add_argument("--format", choices=("onnx",), default="onnx", help="export format (onnx)")
+    x.add_argument("--model", default=None, help="model directory (default: the model shipped in models/default)")
+    x.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    x.add_argument("--quantize", choices=("none", "int8"), default="none", help="weight quantization (default none: fp32)")
+    x.set_defaults(func=_cmd_export)
     return parser
 
 
@@ -272,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import torch
 
@@ -19,7 +19,7 @@ def evaluate(
     batch_size: int = 32,
     device: str | torch.device | None = None,
     progress: bool | None = None,
-    corpus: str | os.PathLike[str] | None = None,
+    corpus: str | os.PathLike[str] | Sequence[str] | None = None,
     return_details: bool = False,
 ) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]:
     """Evaluation report (a JSON-ready dict) of `model` on gold articles (a JSONL path or Articles).
@@ -47,14 +47,14 @@ def evaluate(
             keep_probabilities=return_details,
         )
     )
-    details: dict[str, Any] = {"event_types": list(predictor.model.settings.event_types),
-                               "thresholds": predictor.model.thresholds}
+    details: dict[str, Any] = {"event_types": list(predictor.settings.event_types),
+                               "thresholds": dict(zip(predictor.settings.event_types, predictor.settings.thresholds))}
     report: dict[str, Any] = {"n_documents": len(articles)}
     with_sentences = [(a, p) for a, p in zip(articles, predictions) if a.sentences is not None]
     if with_sentences:
         gold_events = [set(s.events) for a, _ in with_sentences for s in a.sentences]
         pred_events = [{label for label, _ in s.events} for _, p in with_sentences for s in p.sentences]
-        report["events"] = event_scores(gold_events, pred_events, predictor.model.settings.event_types)
+        report["events"] = event_scores(gold_events, pred_events, predictor.settings.event_types)
         report["n_sentences"] = len(gold_events)
         details.update(gold_events=gold_events, pred_events=pred_events)
         if return_details:

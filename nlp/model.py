@@ -6,6 +6,7 @@ weights, the tokenizer) that loads with no network and no pickle.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -99,6 +100,41 @@ def frame_token_ids(tokenizer: Any) -> tuple[int, int]:
     return int(cls_id), int(sep_id)
 
 
+def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:
+    """The ModelSettings stored in a model directory, with errors that name the file."""
+    settings_path = Path(directory) / SETTINGS_FILE
+    if not settings_path.is_file():
+        raise FileNotFoundError(f"{settings_path} is missing: not a model directory written by this package")
+    try:
+        raw_settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{settings_path} is not valid JSON: {err}") from err
+    if not isinstance(raw_settings, dict):
+        raise ValueError(f"{settings_path} must hold a JSON object")
+    return ModelSettings.from_dict(raw_settings, source=str(settings_path))
+
+
+def load_tokenizer(directory: str | os.PathLike[str]) -> Any:
+    """The fast tokenizer saved in a model directory (local files only, no remote code)."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(
+            str(directory), use_fast=True, local_files_only=True, trust_remote_code=False
+        )
+    except Exception as err:
+        raise ValueError(f"the tokenizer files in {directory} could not be loaded: {err}") from err
+
+
+def _skip_weight_init() -> Any:
+    """A context in which transformers builds modules without random initialisation (faster loading)."""
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # older or newer transformers without it: initialise as usual
+        return contextlib.nullcontext()
+    return no_init_weights()
+
+
 def _encoder_from_config(config: Any) -> nn.Module:
     from transformers import AutoModel
 
@@ -151,7 +187,7 @@ class JointModel(nn.Module):
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device = "cpu") -> "JointModel":
         """Load a directory written by `save_pretrained` (local files only, weights from safetensors)."""
         from safetensors.torch import load_file
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoConfig
 
         directory = Path(directory)
         if not directory.is_dir():
@@ -162,25 +198,15 @@ class JointModel(nn.Module):
                     f"{directory / name} is missing: a model directory needs {SETTINGS_FILE}, "
                     f"{ENCODER_CONFIG_FILE}, {WEIGHTS_FILE} and tokenizer files (see save_pretrained)"
                 )
-        settings_path = directory / SETTINGS_FILE
-        try:
-            raw_settings = json.loads(settings_path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ValueError(f"{settings_path} is not valid JSON: {err}") from err
-        if not isinstance(raw_settings, dict):
-            raise ValueError(f"{settings_path} must hold a JSON object")
-        settings = ModelSettings.from_dict(raw_settings, source=str(settings_path))
+        settings = read_settings(directory)
         try:
             config = AutoConfig.from_pretrained(str(directory), local_files_only=True, trust_remote_code=False)
         except Exception as err:  # transformers raises several types for bad configs
             raise ValueError(f"{directory / ENCODER_CONFIG_FILE} could not be read as an encoder config: {err}") from err
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(
-                str(directory), use_fast=True, local_files_only=True, trust_remote_code=False
-            )
-        except Exception as err:
-            raise ValueError(f"the tokenizer files in {directory} could not be loaded: {err}") from err
-        model = cls(_encoder_from_config(config), tokenizer, settings)
+        tokenizer = load_tokenizer(directory)
+        with _skip_weight_init():  # every weight is overwritten from the file below
+            encoder = _encoder_from_config(config)
+        model = cls(encoder, tokenizer, settings)
         weights_path = directory / WEIGHTS_FILE
         try:
             state = load_file(str(weights_path))

@@ -27,8 +27,8 @@ ModelLike = Union[str, os.PathLike, JointModel, "Predictor", None]
 
 #: Environment variable that points `predict()` at another default model directory.
 MODEL_ENV = "NLP_DEFAULT_MODEL"
-#: Documents are processed in chunks holding about this many sentences, to bound memory.
-CHUNK_SENTENCES = 4096
+#: Work proceeds in chunks of about this many sentences (long documents are cut), to bound memory.
+CHUNK_SENTENCES = 1024
 #: Show a progress bar by default when a call holds at least this many sentences.
 PROGRESS_MIN_SENTENCES = 2000
 
@@ -73,14 +73,17 @@ class Predictor:
             raise TypeError(f"Predictor expects a JointModel, got {type(model).__name__}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
+        self._bind(model.tokenizer, model.settings, batch_size)
+
+    def _bind(self, tokenizer, settings, batch_size: int) -> None:
+        """Set up the tokenizer and label settings shared by every backend (torch, ONNX)."""
         self.batch_size = _check_batch_size(batch_size)
-        tokenizer = model.tokenizer
         self._backend = tokenizer.backend_tokenizer
         self._backend.no_truncation()
         self._backend.no_padding()
         self._cls, self._sep = frame_token_ids(tokenizer)
         self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-        settings = model.settings
+        self.settings = settings
         self._norm = settings.normalization_config
         self._window = settings.max_length - 2
         self._stride = settings.window_stride
@@ -128,7 +131,10 @@ class Predictor:
         _check_errors(errors)
         spans_iter = iter(sentence_spans) if sentence_spans is not None else None
         bar = None
-        chunk: list[tuple[str, list[tuple[int, int]], str | None]] = []
+        # pieces of documents: (text, sentence spans, error, last piece of its document); a long
+        # document is cut into pieces of CHUNK_SENTENCES sentences, so memory stays bounded
+        chunk: list[tuple[str, list[tuple[int, int]], str | None, bool]] = []
+        pending: DocumentPrediction | None = None  # a document whose later pieces are still to come
         n_sentences = 0
         try:
             for index, text in enumerate(texts):
@@ -137,18 +143,29 @@ class Predictor:
                     message = _type_message(index, text)
                     if errors == "raise":
                         raise TypeError(message)
-                    chunk.append(("", [], message))
+                    chunk.append(("", [], message, True))
                     continue
                 spans = split_sentences(text) if given is None else _check_spans(text, given, index)
-                chunk.append((text, spans, None))
-                n_sentences += len(spans)
-                if n_sentences >= CHUNK_SENTENCES:
-                    bar = self._progress_bar(bar, progress, n_sentences)
-                    yield from self._run_chunk(chunk, batch_size, bar, keep_probabilities)
-                    chunk, n_sentences = [], 0
+                starts = range(0, len(spans), CHUNK_SENTENCES) if spans else [0]
+                for k in starts:
+                    piece = spans[k : k + CHUNK_SENTENCES]
+                    chunk.append((text, piece, None, k + CHUNK_SENTENCES >= len(spans)))
+                    n_sentences += len(piece)
+                    if n_sentences >= CHUNK_SENTENCES:
+                        bar = self._progress_bar(bar, progress, n_sentences)
+                        for result, last in self._run_chunk(chunk, batch_size, bar, keep_probabilities):
+                            pending = _merge(pending, result)
+                            if last:
+                                yield pending
+                                pending = None
+                        chunk, n_sentences = [], 0
             if chunk:
                 bar = self._progress_bar(bar, progress, n_sentences, final=True)
-                yield from self._run_chunk(chunk, batch_size, bar, keep_probabilities)
+                for result, last in self._run_chunk(chunk, batch_size, bar, keep_probabilities):
+                    pending = _merge(pending, result)
+                    if last:
+                        yield pending
+                        pending = None
         finally:
             if bar is not None:
                 bar.close()
@@ -211,12 +228,13 @@ class Predictor:
                 return windows
             start += step
 
-    def _run_chunk(self, chunk, batch_size: int, bar, keep_probabilities: bool = False) -> Iterator[DocumentPrediction]:
+    def _run_chunk(self, chunk, batch_size: int, bar, keep_probabilities: bool = False) -> Iterator[tuple[DocumentPrediction, bool]]:
+        """Results for each document piece of a chunk, each with its 'last piece' flag."""
         sentences: list[_Sentence] = []
-        for doc, (text, spans, _) in enumerate(chunk):
+        for doc, (text, spans, _, _) in enumerate(chunk):
             sentences.extend(self._prepare(doc, text, spans))
         event_probs, paths, word_probs = self._infer(sentences, batch_size, bar)
-        by_doc = [DocumentPrediction(text=text, error=error) for text, _, error in chunk]
+        by_doc = [DocumentPrediction(text=text, error=error) for text, _, error, _ in chunk]
         for s_idx, s in enumerate(sentences):
             result = by_doc[s.doc]
             probs = event_probs[s_idx]
@@ -232,7 +250,8 @@ class Predictor:
                 end = _extend_over_marks(result.text, int(s.word_spans[w_end - 1, 1]), s.end)
                 score = float(word_probs[s_idx][w_start:w_end].mean())
                 result.entities.append(EntityPrediction(result.text[start:end], label, start, end, score))
-        yield from by_doc
+        for result, (_, _, _, last) in zip(by_doc, chunk):
+            yield result, last
 
     def tag_words(
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None, progress: bool | None = None
@@ -299,15 +318,21 @@ class Predictor:
         paths, word_probs = self._decode(sentences, token_logp)
         return event_probs, paths, word_probs
 
-    def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    def _pad_batch(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Right-padded input ids and attention mask (int64) for one batch of framed sequences."""
         length = max(len(seq) for seq in sequences)
-        ids = torch.full((len(sequences), length), self._pad, dtype=torch.long)
-        mask = torch.zeros((len(sequences), length), dtype=torch.long)
+        ids = np.full((len(sequences), length), self._pad, dtype=np.int64)
+        mask = np.zeros((len(sequences), length), dtype=np.int64)
         for row, seq in enumerate(sequences):
-            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-        ids = ids.to(self.device, non_blocking=True)
-        mask = mask.to(self.device, non_blocking=True)
+        return ids, mask
+
+    def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Event probabilities (batch, types) and NER log-probabilities (batch, seq, tags)."""
+        ids_np, mask_np = self._pad_batch(sequences)
+        ids = torch.from_numpy(ids_np).to(self.device, non_blocking=True)
+        mask = torch.from_numpy(mask_np).to(self.device, non_blocking=True)
         with torch.inference_mode():
             if self.device.type == "cuda":
                 with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -323,6 +348,15 @@ class Predictor:
         n_tags = len(self._tags)
         per_word = [word_log_probs(token_logp[i], s.first_token, n_tags, self._outside) for i, s in enumerate(sentences)]
         return decode_words(per_word, self._tags)
+
+
+def _merge(pending: DocumentPrediction | None, piece: DocumentPrediction) -> DocumentPrediction:
+    """Append a later piece of the same document (sentences and entities in text order)."""
+    if pending is None:
+        return piece
+    pending.sentences.extend(piece.sentences)
+    pending.entities.extend(piece.entities)
+    return pending
 
 
 def _extend_over_marks(text: str, end: int, limit: int) -> int:
@@ -401,11 +435,16 @@ def load_predictor(model: ModelLike = None, device: str | torch.device | None = 
         raise TypeError(
             f"model must be a directory path, a JointModel or a Predictor, got {type(model).__name__}"
         )
-    resolved = resolve_device(device)
+    from .onnx_predictor import OnnxPredictor, is_onnx_model
+
+    onnx = is_onnx_model(path)
+    if onnx and device is not None and str(device) != "cpu":
+        raise ValueError(f"{path} is an exported ONNX model, which runs on the CPU; use device='cpu' or the torch model directory")
+    resolved = torch.device("cpu") if onnx else resolve_device(device)
     key = (str(path.resolve()), str(resolved))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Predictor(JointModel.from_pretrained(path), device=resolved)
+            _CACHE[key] = OnnxPredictor(path) if onnx else Predictor(JointModel.from_pretrained(path), device=resolved)
         predictor = _CACHE[key]
     return predictor
 

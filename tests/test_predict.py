@@ -242,3 +242,14 @@ def test_batch_equals_single_property(predictor, texts):
     batched = predict(texts, model=predictor, batch_size=3)
     for text, result in zip(texts, batched):
         _same(result, predict(text, model=predictor, batch_size=1))
+
+
+def test_long_documents_are_cut_into_pieces_with_the_same_results(predictor, monkeypatch):
+    import nlp.predictor as module
+
+    texts = [example_text() * 3, "", example_text(), 42, "قال الوزير."]
+    whole = predictor.predict(texts, errors="skip")
+    monkeypatch.setattr(module, "CHUNK_SENTENCES", 4)  # the long documents span several chunks
+    cut = predictor.predict(texts, errors="skip")
+    assert [d.to_dict() for d in cut] == [d.to_dict() for d in whole]
+    assert len(cut[0].sentences) == 33 and cut[3].error is not None

@@ -1,0 +1,69 @@
+"""Run an exported ONNX model (fp32 or int8) with onnxruntime, giving the same results as `Predictor`.
+
+Only the forward pass changes: sentence splitting, normalization, windows and decoding are the
+torch predictor's own, so offsets and output structure are identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .model import load_tokenizer, read_settings
+from .predictor import Predictor
+
+ONNX_FILE = "model.onnx"
+EXPORT_INFO_FILE = "export.json"
+INSTALL_HINT = 'onnxruntime is not installed: pip install "arabic-news-events[onnx]" (or pip install onnxruntime)'
+
+
+def is_onnx_model(directory: str | os.PathLike[str]) -> bool:
+    """True for a directory written by `nlp.export.export_onnx` (it holds model.onnx)."""
+    return (Path(directory) / ONNX_FILE).is_file()
+
+
+class OnnxPredictor(Predictor):
+    """A Predictor whose forward pass runs an exported ONNX model on the CPU with onnxruntime."""
+
+    def __init__(self, directory: str | os.PathLike[str], batch_size: int = 32, num_threads: int | None = None):
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise ImportError(INSTALL_HINT) from err
+        directory = Path(directory)
+        if not is_onnx_model(directory):
+            raise FileNotFoundError(
+                f"{directory / ONNX_FILE} is missing: export a model first with "
+                f"python -m nlp export --format onnx --model MODEL_DIR --out {directory}"
+            )
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer or None, got {num_threads!r}")
+        options = ort.SessionOptions()
+        # same thread count as torch by default, so both backends compare on equal terms
+        options.intra_op_num_threads = num_threads or torch.get_num_threads()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own error types for corrupt files
+            raise ValueError(f"{directory / ONNX_FILE} could not be loaded by onnxruntime (truncated or corrupted?): {err}") from err
+        info_path = directory / EXPORT_INFO_FILE
+        self.export_info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+        self.device = torch.device("cpu")
+        self.model = None
+        self.directory = directory
+        self._bind(load_tokenizer(directory), read_settings(directory), batch_size)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "OnnxPredictor":
+        if device is not None and torch.device(device).type != "cpu":
+            raise ValueError("ONNX models run on the CPU here; use device='cpu' or the torch model directory for a GPU")
+        return cls(directory, batch_size=batch_size)
+
+    def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        ids, mask = self._pad_batch(sequences)
+        events, ner = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return events, ner

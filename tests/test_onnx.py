@@ -1,0 +1,111 @@
+"""ONNX export: the exported model gives the torch predictor's results through predict(), CLI included."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from .conftest import EXAMPLE, EXTRA_TEXTS, REPO, example_text
+
+pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e '.[onnx]')")
+pytest.importorskip("onnx", reason="onnx is not installed (pip install -e '.[onnx]')")
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tiny_model_dir, tmp_path_factory):
+    from nlp.export import export_onnx
+
+    return export_onnx(tiny_model_dir, tmp_path_factory.mktemp("onnx") / "fp32")
+
+
+@pytest.fixture(scope="module")
+def int8_dir(tiny_model, tmp_path_factory):
+    from nlp.export import export_onnx
+
+    return export_onnx(tiny_model, tmp_path_factory.mktemp("onnx") / "int8", quantize="int8")
+
+
+def test_fp32_export_gives_the_same_results_as_torch(onnx_dir, tiny_model_dir):
+    from nlp import predict
+
+    texts = [example_text(), *EXTRA_TEXTS, "", "قال."]
+    expected = predict(texts, model=str(tiny_model_dir), device="cpu")
+    got = predict(texts, model=str(onnx_dir))
+    assert len(got) == len(expected)
+    assert all(_same(a, b) for a, b in zip(got, expected))
+
+
+def _same(a, b) -> bool:
+    """Same sentences, events and entity spans; scores equal to float tolerance."""
+    if [(s.start, s.end, [e for e, _ in s.events]) for s in a.sentences] != [
+        (s.start, s.end, [e for e, _ in s.events]) for s in b.sentences
+    ]:
+        return False
+    if [(e.start, e.end, e.label) for e in a.entities] != [(e.start, e.end, e.label) for e in b.entities]:
+        return False
+    return np.allclose([e.score for e in a.entities], [e.score for e in b.entities], atol=1e-4)
+
+
+def test_export_records_a_close_check_and_keeps_settings(onnx_dir, tiny_model):
+    info = json.loads((onnx_dir / "export.json").read_text(encoding="utf-8"))
+    assert info["format"] == "onnx" and info["quantize"] == "none"
+    assert info["check"]["max_event_prob_diff"] < 1e-4 and info["check"]["max_ner_prob_diff"] < 1e-4
+    settings = json.loads((onnx_dir / "nlp_config.json").read_text(encoding="utf-8"))
+    assert settings["thresholds"] == tiny_model.settings.thresholds
+
+
+def test_long_sentences_use_windows_like_torch(onnx_dir, tiny_model_dir):
+    from nlp import predict
+
+    long_text = " ".join([EXTRA_TEXTS[0].rstrip(".")] * 12) + "."  # far past max_length=64 tokens
+    a = predict(long_text, model=str(onnx_dir))
+    b = predict(long_text, model=str(tiny_model_dir), device="cpu")
+    assert _same(a, b)
+
+
+def test_int8_export_keeps_the_output_structure(int8_dir, onnx_dir):
+    from nlp import OnnxPredictor
+
+    assert (int8_dir / "model.onnx").stat().st_size < (onnx_dir / "model.onnx").stat().st_size
+    predictor = OnnxPredictor(int8_dir, num_threads=1)
+    result = predictor.predict(example_text())
+    assert len(result.sentences) == 11
+    for entity in result.entities:
+        assert result.text[entity.start : entity.end] == entity.text
+    assert json.loads(json.dumps(result.to_dict()))["text"] == example_text()
+
+
+def test_onnx_model_refuses_a_gpu_and_bad_directories(onnx_dir, tmp_path):
+    from nlp import OnnxPredictor, predict
+
+    with pytest.raises(ValueError, match="CPU"):
+        predict("قال.", model=str(onnx_dir), device="cuda")
+    with pytest.raises(FileNotFoundError, match="export"):
+        OnnxPredictor(tmp_path)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in onnx_dir.iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    (broken / "model.onnx").write_bytes((onnx_dir / "model.onnx").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="model.onnx"):
+        OnnxPredictor(broken)
+
+
+def test_cli_export_then_predict(tiny_model_dir, tmp_path):
+    env = {"PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"}
+    out = tmp_path / "exported"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlp", "export", "--format", "onnx", "--model", str(tiny_model_dir), "--out", str(out), "--quantize", "int8"],
+        capture_output=True, cwd=REPO, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"quantize=int8" in proc.stderr
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlp", "predict", str(EXAMPLE), "--model", str(out)],
+        capture_output=True, cwd=REPO, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    assert doc["text"] == example_text() and len(doc["sentences"]) == 11
