@@ -121,8 +121,30 @@ def conll_dataset(path: str | os.PathLike[str], strict: bool = True):
 # --- corpora and standoff annotations ------------------------------------------------------
 
 
+def _looks_like_conll(path: Path) -> bool:
+    """True when the first lines of a plain-text file are `token TAG` pairs with BIO tags (e.g. ANERcorp)."""
+    seen = 0
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+            if not line or line.startswith("-DOCSTART-"):
+                continue
+            parts = line.split()
+            tag = _TAG_FIXES.get(parts[-1], parts[-1])
+            if len(parts) != 2 or tag not in _VALID_TAGS:
+                return False
+            seen += 1
+            if seen >= 20:
+                break
+    return seen > 0
+
+
 def iter_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field: str = "id") -> Iterator[dict[str, str]]:
-    """Yield {'id', 'text'} from a .jsonl / .jsonl.gz corpus or a .txt file (one document per line)."""
+    """Yield {'id', 'text'} from a .jsonl / .jsonl.gz corpus, a CoNLL file or a .txt file.
+
+    A CoNLL file (ANERcorp) gives one document per sentence, id `STEM:N` (N counts sentences from 1),
+    text its tokens joined by single spaces; a plain .txt file gives one document per line (`STEM:LINE`).
+    """
     path = Path(path)
     if path.name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
         for where, record in iter_json_lines(path):
@@ -132,6 +154,10 @@ def iter_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field
         return
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix != ".gz" and (path.suffix == ".conll" or _looks_like_conll(path)):
+        for number, sentence in enumerate(read_conll(path, strict=False), start=1):
+            yield {"id": f"{path.stem}:{number}", "text": " ".join(sentence.tokens)}
+        return
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -143,10 +169,22 @@ def iter_corpus(path: str | os.PathLike[str], text_field: str = "text", id_field
                 yield {"id": f"{path.stem}:{number}", "text": line.rstrip("\r\n")}
 
 
+def corpus_paths(corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None) -> list[str]:
+    """One corpus path or several, as a list (standoff files may draw on several corpora by id)."""
+    if corpus is None:
+        return []
+    if isinstance(corpus, (str, os.PathLike)):
+        return [str(corpus)]
+    return [str(c) for c in corpus]
+
+
 def read_standoff(
-    annotations: str | os.PathLike[str], corpus: str | os.PathLike[str], text_field: str = "text", id_field: str = "id"
+    annotations: str | os.PathLike[str],
+    corpus: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    text_field: str = "text",
+    id_field: str = "id",
 ) -> list[Article]:
-    """Articles from standoff annotations (ids and offsets, no text) and the corpus holding the text."""
+    """Articles from standoff annotations (ids and offsets, no text) and the corpus or corpora holding the text."""
     records: list[tuple[str, dict[str, Any]]] = []
     for where, record in iter_json_lines(annotations):
         if not isinstance(record, dict) or "id" not in record:
@@ -154,14 +192,18 @@ def read_standoff(
         records.append((where, record))
     wanted = {str(r["id"]) for _, r in records}
     texts = {}
-    for doc in iter_corpus(corpus, text_field=text_field, id_field=id_field):
-        if doc["id"] in wanted:
-            texts[doc["id"]] = doc["text"]
+    paths = corpus_paths(corpus)
+    for path in paths:
+        if len(texts) == len(wanted):
+            break
+        for doc in iter_corpus(path, text_field=text_field, id_field=id_field):
+            if doc["id"] in wanted:
+                texts[doc["id"]] = doc["text"]
     articles = []
     for where, record in records:
         doc_id = str(record["id"])
         if doc_id not in texts:
-            raise ValueError(f"{where}document id {doc_id!r} is not in the corpus {corpus}")
+            raise ValueError(f"{where}document id {doc_id!r} is not in the corpus {', '.join(paths)}")
         articles.append(Article.from_dict({**record, "text": texts[doc_id]}, where))
     return articles
 
@@ -227,7 +269,7 @@ def load_examples(
     conll: Sequence[str] = (),
     articles: Sequence[str] = (),
     standoff: Sequence[str] = (),
-    corpus: str | None = None,
+    corpus: str | Sequence[str] | None = None,
     normalization: NormalizationConfig | None = None,
 ) -> list[Example]:
     """All training examples from CoNLL files, article JSONL files and standoff files (+ corpus)."""
@@ -262,7 +304,7 @@ def pretraining_dataset(paths: Sequence[str | os.PathLike[str]], normalization: 
     return Dataset.from_dict({"text": texts})
 
 
-def articles_dataset(path: str | os.PathLike[str], corpus: str | os.PathLike[str] | None = None):
+def articles_dataset(path: str | os.PathLike[str], corpus: str | os.PathLike[str] | Sequence[str] | None = None):
     """A `datasets.Dataset` of validated articles (id, text, sentences, entities) from article-format
     JSONL, or from a standoff file plus the corpus holding its text."""
     from datasets import Dataset

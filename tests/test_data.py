@@ -72,6 +72,32 @@ def test_corpus_reader_plain_text(tmp_path):
     assert [d["text"] for d in iter_corpus(path)] == ["سطر أول", "سطر ثان"]
 
 
+def test_conll_file_as_a_corpus_gives_one_document_per_sentence(tmp_path):
+    path = tmp_path / "ner.txt"  # ANERcorp's .txt suffix: recognized by its token-TAG lines
+    path.write_text("أعلن O\nبوش B-PERS\n. O\n\nقال O\nالوزير O\n", encoding="utf-8")
+    docs = list(iter_corpus(path))
+    assert docs == [{"id": "ner:1", "text": "أعلن بوش ."}, {"id": "ner:2", "text": "قال الوزير"}]
+
+
+def test_standoff_reads_from_several_corpora(tmp_path):
+    snn = tmp_path / "c.jsonl"
+    snn.write_text(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب."}, ensure_ascii=False) + "\n", encoding="utf-8")
+    conll = tmp_path / "ner.conll"
+    conll.write_text("انسحبت O\nالقوات O\n\n", encoding="utf-8")
+    annotations = tmp_path / "ann.jsonl"
+    annotations.write_text(
+        json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}]}) + "\n"
+        + json.dumps({"id": "ner:1", "sentences": [{"start": 0, "end": 13, "events": ["RETREAT"]}]}) + "\n",
+        encoding="utf-8",
+    )
+    first, second = read_standoff(annotations, [snn, conll])
+    assert second.text == "انسحبت القوات" and second.sentences[0].events == ("RETREAT",)
+    examples = load_examples(standoff=[str(annotations)], corpus=[str(snn), str(conll)])
+    assert [e.events for e in examples] == [["ASSAULT"], ["RETREAT"]]
+    with pytest.raises(ValueError, match="not in the corpus"):
+        read_standoff(annotations, [snn])
+
+
 def test_staged_anercorp_reads_with_published_counts():
     path = SHARED / "data" / "anercorp_camellab" / "ANERCorp_CamelLab_train.txt"
     if not path.is_file():
@@ -103,3 +129,20 @@ def test_project_annotations_validate_against_the_corpus():
             spans = [(s.start, s.end) for s in article.sentences]
             assert spans == sorted(spans) and all(0 <= a < b <= len(article.text) for a, b in spans)
     assert len(seen) == 300
+
+
+def test_anercorp_event_annotations_validate_against_anercorp_train():
+    corpus = SHARED / "data" / "anercorp_camellab" / "ANERCorp_CamelLab_train.txt"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus} is absent (staged data lives in ../shared)")
+    n_sentences = len(read_conll(corpus))
+    for name, expected in (("anercorp_events_train.jsonl", 196), ("agreement/anercorp_second_pass.jsonl", 20)):
+        articles = read_standoff(REPO / "data" / "annotations" / name, corpus)
+        assert len(articles) == expected
+        for article in articles:
+            number = int(article.id.rsplit(":", 1)[1])
+            # drawn from the first 90% of train only: the last 10% is the recipes' NER dev split
+            assert article.id.startswith("ANERCorp_CamelLab_train:") and number <= int(n_sentences * 0.9)
+            spans = [(s.start, s.end) for s in article.sentences]
+            assert spans == sorted(spans) and spans[0][0] >= 0 and spans[-1][1] <= len(article.text)
+            assert article.entities is None  # events only: ANERcorp has its own NER tags

@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sheets", nargs="+", required=True)
     parser.add_argument("--output-dir", default="data/annotations")
     parser.add_argument("--prefix", default="snn")
+    parser.add_argument("--source", default="SaudiNewsNet", help="the records' source field")
+    parser.add_argument(
+        "--train-only", action="store_true",
+        help="write every record to PREFIX_train.jsonl (sources that supplement training only, e.g. ANERcorp sentences)",
+    )
     args = parser.parse_args(argv)
     sheets = {}
     for path in args.sheets:
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             raise ValueError(f"{where}: sheet has {len(labels)} sentences, the text has {len(spans)}")
         record = {
             "id": doc["id"],
-            "source": "SaudiNewsNet",
+            "source": args.source,
             "sentences": [{"start": a, "end": b, "events": sorted(set(labels[i]))} for i, (a, b) in enumerate(spans)],
         }
         if "entities" in sheet:
@@ -94,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, _ in SPLITS:
-        chosen = [records[k] for k in sorted(records) if split_of(k) == name]
+        if args.train_only and name != "train":
+            continue
+        chosen = [records[k] for k in sorted(records) if args.train_only or split_of(k) == name]
         counts[name] = (len(chosen), sum(len(r["sentences"]) for r in chosen))
         with open(out_dir / f"{args.prefix}_{name}.jsonl", "w", encoding="utf-8") as handle:
             for r in chosen:

@@ -6,8 +6,17 @@ Candidate search only: the keywords pick articles likely to hold each type; anno
 every sentence by reading it. Articles of 600-3,500 characters and 5-22 sentences are eligible;
 near-duplicates (same first 200 normalized characters) are skipped. Seeded, so the choice is reproducible.
 """
-import gzip, json, random, sys
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+
+from nlp.data import iter_corpus
 from nlp.preprocess import normalize, split_sentences
+
+#: Candidate keywords per type (normalized forms); they only rank articles, never label them.
 KEYS = {
  "AGREE": ["اتفق", "تعهد", "وافق علي", "اتفاق", "سيزور", "وعد"],
  "CONSULT": ["استقبل", "التقي", "اجتماع", "اتصالا هاتفيا", "محادثات", "زيارة"],
@@ -26,37 +35,70 @@ KEYS = {
  "COERCE": ["اعتقل", "القبض", "احتجاز", "مداهمة", "ضبط", "ترحيل"],
  "ASSAULT": ["قصف", "غارة", "انفجار", "تفجير", "قتل", "اشتباكات", "هجوم"],
 }
-docs = []
-with gzip.open(sys.argv[1], 'rt', encoding='utf-8') as f:
-    for line in f:
-        d = json.loads(line)
-        t = d['text']
-        if not (600 <= len(t) <= 3500): continue
-        n = len(split_sentences(t))
-        if not (5 <= n <= 22): continue
-        docs.append((d['id'], normalize(t).text, n))
-print(len(docs), file=sys.stderr)
-rng = random.Random(2026)
-chosen, seen_text = [], set()
-for typ, keys in KEYS.items():
-    scored = []
-    for i, (did, norm, n) in enumerate(docs):
-        hits = sum(norm.count(k) for k in keys)
-        if hits >= 2: scored.append((hits / n, did, norm))
-    scored.sort(reverse=True)
-    pool = scored[:60]
-    rng.shuffle(pool)
-    k = 0
-    for _, did, norm in pool:
-        if did in {c[0] for c in chosen} or norm[:200] in seen_text: continue
-        chosen.append((did, typ)); seen_text.add(norm[:200]); k += 1
-        if k == 17: break
-    print(typ, len(scored), k, file=sys.stderr)
-rest = [d for d in docs if d[0] not in {c[0] for c in chosen}]
-for did, norm, n in rng.sample(rest, 80):
-    if norm[:200] in seen_text: continue
-    chosen.append((did, "random")); seen_text.add(norm[:200])
-    if sum(1 for c in chosen if c[1] == "random") == 28: break
-rng.shuffle(chosen)
-json.dump(chosen, open(sys.argv[2], 'w'))
-print(len(chosen), file=sys.stderr)
+
+
+def eligible_articles(corpus: str) -> list[tuple[str, str, int]]:
+    """(id, normalized text, sentence count) of articles of 600-3,500 characters and 5-22 sentences."""
+    docs = []
+    for doc in iter_corpus(corpus):
+        text = doc["text"]
+        if not 600 <= len(text) <= 3500:
+            continue
+        n = len(split_sentences(text))
+        if 5 <= n <= 22:
+            docs.append((doc["id"], normalize(text).text, n))
+    return docs
+
+
+def choose_articles(docs: list[tuple[str, str, int]], seed: int = 2026, per_type: int = 17, n_random: int = 28) -> list[tuple[str, str]]:
+    """(id, reason) pairs: per type, `per_type` of the 60 articles densest in its keywords, plus random ones."""
+    rng = random.Random(seed)
+    chosen: list[tuple[str, str]] = []
+    seen_text: set[str] = set()
+    for typ, keys in KEYS.items():
+        scored = []
+        for did, norm, n in docs:
+            hits = sum(norm.count(k) for k in keys)
+            if hits >= 2:
+                scored.append((hits / n, did, norm))
+        scored.sort(reverse=True)
+        pool = scored[:60]
+        rng.shuffle(pool)
+        k = 0
+        for _, did, norm in pool:
+            if did in {c[0] for c in chosen} or norm[:200] in seen_text:
+                continue  # no article twice, no near-duplicate (same opening)
+            chosen.append((did, typ))
+            seen_text.add(norm[:200])
+            k += 1
+            if k == per_type:
+                break
+        print(typ, len(scored), k, file=sys.stderr)
+    rest = [d for d in docs if d[0] not in {c[0] for c in chosen}]
+    for did, norm, _ in rng.sample(rest, 80):
+        if norm[:200] in seen_text:
+            continue
+        chosen.append((did, "random"))
+        seen_text.add(norm[:200])
+        if sum(1 for c in chosen if c[1] == "random") == n_random:
+            break
+    rng.shuffle(chosen)
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", help="SaudiNewsNet JSONL(.gz)")
+    parser.add_argument("output", help="JSON list of [id, reason] pairs")
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args(argv)
+    docs = eligible_articles(args.corpus)
+    print(len(docs), file=sys.stderr)
+    chosen = choose_articles(docs, seed=args.seed)
+    with open(args.output, "w", encoding="utf-8") as handle:
+        json.dump(chosen, handle)
+    print(len(chosen), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
