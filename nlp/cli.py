@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", default=None, help="model directory (default: the model shipped in models/default)")
-        p.add_argument("--batch-size", type=_positive_int, default=32, help="sentences per forward pass (default 32)")
+        p.add_argument("--batch-size", type=_positive_int, default=None, help="sentences per forward pass (default 32 on CPU, 256 on GPU)")
         p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
         bar = p.add_mutually_exclusive_group()
         bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar on stderr")

@@ -16,7 +16,7 @@ from .predictor import ModelLike, load_predictor
 def evaluate(
     gold: str | os.PathLike[str] | Iterable[Article],
     model: ModelLike = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = None,
     corpus: str | os.PathLike[str] | Sequence[str] | None = None,
@@ -73,7 +73,7 @@ def evaluate(
 def evaluate_conll(
     path: str | os.PathLike[str],
     model: ModelLike = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:

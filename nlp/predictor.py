@@ -41,6 +41,11 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent.parent / "models" / "default"
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Sentences per forward pass when none is given: 32 on the CPU, 256 on a GPU (bf16, bucketed by length)."""
+    return 256 if device.type == "cuda" else 32
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """`None` means CUDA when available, else CPU; a CUDA request without a GPU is an error."""
     if device is None:
@@ -68,12 +73,12 @@ class _Sentence:
 class Predictor:
     """A loaded joint model bound to a device, ready to annotate raw texts."""
 
-    def __init__(self, model: JointModel, device: str | torch.device | None = None, batch_size: int = 32):
+    def __init__(self, model: JointModel, device: str | torch.device | None = None, batch_size: int | None = None):
         if not isinstance(model, JointModel):
             raise TypeError(f"Predictor expects a JointModel, got {type(model).__name__}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
-        self._bind(model.tokenizer, model.settings, batch_size)
+        self._bind(model.tokenizer, model.settings, default_batch_size(self.device) if batch_size is None else batch_size)
 
     def _bind(self, tokenizer, settings, batch_size: int) -> None:
         """Set up the tokenizer and label settings shared by every backend (torch, ONNX)."""
@@ -93,7 +98,7 @@ class Predictor:
         self._outside = self._tags.index("O")
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "Predictor":
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int | None = None) -> "Predictor":
         return cls(JointModel.from_pretrained(directory), device=device, batch_size=batch_size)
 
     # ---- public -------------------------------------------------------------------------
@@ -414,7 +419,7 @@ _CACHE: dict[tuple[str, str], Predictor] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_predictor(model: ModelLike = None, device: str | torch.device | None = None, batch_size: int = 32) -> Predictor:
+def load_predictor(model: ModelLike = None, device: str | torch.device | None = None, batch_size: int | None = None) -> Predictor:
     """A Predictor for a model directory, a loaded JointModel or an existing Predictor.
 
     Directories (and the default model) are loaded once per device and cached.
@@ -452,7 +457,7 @@ def load_predictor(model: ModelLike = None, device: str | torch.device | None = 
 def predict(
     texts: str | Sequence[str],
     model: ModelLike = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = None,
     errors: str = "raise",
@@ -467,6 +472,7 @@ def predict(
     """
     if not isinstance(texts, str):
         texts = _check_texts(texts, errors)
-    batch_size = _check_batch_size(batch_size)
+    if batch_size is not None:
+        batch_size = _check_batch_size(batch_size)
     predictor = load_predictor(model, device=device)
     return predictor.predict(texts, batch_size=batch_size, progress=progress, errors=errors)
