@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import SETTINGS_FILE, JointModel
+from .model import LEXICON_FILE, SETTINGS_FILE, JointModel
 from .onnx_predictor import EXPORT_INFO_FILE, INSTALL_HINT, ONNX_FILE
 
 QUANTIZE_CHOICES = (None, "int8")
@@ -116,6 +116,8 @@ def export_onnx(
     check = _compare(graph, target, ort)
     (out / SETTINGS_FILE).write_text(json.dumps(joint.settings.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     joint.tokenizer.save_pretrained(str(out))
+    if joint.lexicon_yaml is not None:
+        (out / LEXICON_FILE).write_text(joint.lexicon_yaml, encoding="utf-8")
     info: dict[str, Any] = {
         "format": "onnx",
         "quantize": quantize or "none",

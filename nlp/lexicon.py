@@ -47,8 +47,17 @@ class Lexicon:
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], normalization: NormalizationConfig | None = None) -> "Lexicon":
         """Load `data/lexicon/plover_ar.yaml`-style files; unknown event types are an error."""
+        return cls.from_yaml_text(Path(path).read_text(encoding="utf-8"), source=str(path), normalization=normalization)
+
+    @classmethod
+    def from_yaml_text(cls, text: str, source: str = "lexicon", normalization: NormalizationConfig | None = None) -> "Lexicon":
+        """The same from YAML text (e.g. the copy stored in a model directory); `source` names it in errors."""
         normalization = normalization or NormalizationConfig()
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        path = source
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ValueError(f"{source}: not valid YAML: {err}") from err
         if not isinstance(data, dict) or not isinstance(data.get("types"), dict):
             raise ValueError(f"{path}: expected a mapping with a 'types' section")
         norm = lambda s: normalize(str(s), normalization).text.strip()  # noqa: E731

@@ -22,6 +22,7 @@ from .preprocess import NormalizationConfig
 FORMAT_VERSION = 1
 SETTINGS_FILE = "nlp_config.json"
 WEIGHTS_FILE = "model.safetensors"
+LEXICON_FILE = "lexicon.yaml"  # trigger lexicon for `lexicon_types` (optional)
 ENCODER_CONFIG_FILE = "config.json"
 POOLING_CHOICES = ("mean", "cls")
 
@@ -39,6 +40,7 @@ class ModelSettings:
     pooling: str = "mean"
     dropout: float = 0.1
     encoder: str = ""
+    lexicon_types: list[str] = field(default_factory=list)  # types also predicted when the stored trigger lexicon fires
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -53,6 +55,9 @@ class ModelSettings:
         if not 0 <= self.window_stride < self.max_length - 2:
             raise ValueError("window_stride must be >= 0 and smaller than max_length - 2")
         NormalizationConfig.from_dict(self.normalization)
+        unknown = sorted(set(self.lexicon_types) - set(self.event_types))
+        if unknown:
+            raise ValueError(f"lexicon_types {unknown} are not among the model's event types")
 
     @property
     def normalization_config(self) -> NormalizationConfig:
@@ -114,6 +119,16 @@ def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:
     return ModelSettings.from_dict(raw_settings, source=str(settings_path))
 
 
+def read_lexicon(directory: str | os.PathLike[str], settings: ModelSettings) -> str | None:
+    """The trigger lexicon (YAML text) stored in a model directory; required when `lexicon_types` is set."""
+    path = Path(directory) / LEXICON_FILE
+    if not path.is_file():
+        if settings.lexicon_types:
+            raise FileNotFoundError(f"{path} is missing: {SETTINGS_FILE} lists lexicon_types {settings.lexicon_types}")
+        return None
+    return path.read_text(encoding="utf-8")
+
+
 def load_tokenizer(directory: str | os.PathLike[str]) -> Any:
     """The fast tokenizer saved in a model directory (local files only, no remote code)."""
     from transformers import AutoTokenizer
@@ -157,6 +172,7 @@ class JointModel(nn.Module):
             )
         self.encoder = encoder
         self.tokenizer = tokenizer
+        self.lexicon_yaml: str | None = None  # trigger lexicon (YAML text) for settings.lexicon_types
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(self.settings.dropout)
         self.event_head = nn.Linear(hidden, len(self.settings.event_types))
@@ -213,6 +229,7 @@ class JointModel(nn.Module):
         except Exception as err:  # safetensors raises its own error type for corrupt headers
             raise ValueError(f"{weights_path} is not a readable safetensors file (truncated or corrupted?): {err}") from err
         model._load_weights(state, str(weights_path))
+        model.lexicon_yaml = read_lexicon(directory, settings)
         model.eval()
         return model.to(device)
 
@@ -244,6 +261,10 @@ class JointModel(nn.Module):
             json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         self.encoder.config.save_pretrained(str(directory))
+        if self.settings.lexicon_types and self.lexicon_yaml is None:
+            raise ValueError("settings.lexicon_types is set but the model holds no lexicon (set model.lexicon_yaml)")
+        if self.lexicon_yaml is not None:
+            (directory / LEXICON_FILE).write_text(self.lexicon_yaml, encoding="utf-8")
         self.tokenizer.save_pretrained(str(directory))
         state = {
             key: (value.to(dtype) if dtype is not None and value.is_floating_point() else value)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .model import load_tokenizer, read_settings
+from .model import load_tokenizer, read_lexicon, read_settings
 from .predictor import Predictor
 
 ONNX_FILE = "model.onnx"
@@ -55,7 +55,8 @@ class OnnxPredictor(Predictor):
         self.device = torch.device("cpu")
         self.model = None
         self.directory = directory
-        self._bind(load_tokenizer(directory), read_settings(directory), batch_size)
+        settings = read_settings(directory)
+        self._bind(load_tokenizer(directory), settings, batch_size, read_lexicon(directory, settings))
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "OnnxPredictor":

@@ -78,11 +78,20 @@ class Predictor:
             raise TypeError(f"Predictor expects a JointModel, got {type(model).__name__}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
-        self._bind(model.tokenizer, model.settings, default_batch_size(self.device) if batch_size is None else batch_size)
+        batch_size = default_batch_size(self.device) if batch_size is None else batch_size
+        self._bind(model.tokenizer, model.settings, batch_size, model.lexicon_yaml)
 
-    def _bind(self, tokenizer, settings, batch_size: int) -> None:
-        """Set up the tokenizer and label settings shared by every backend (torch, ONNX)."""
+    def _bind(self, tokenizer, settings, batch_size: int, lexicon_yaml: str | None = None) -> None:
+        """Set up the tokenizer, label settings and lexicon shared by every backend (torch, ONNX)."""
         self.batch_size = _check_batch_size(batch_size)
+        self._lexicon = None
+        self._lexicon_types = frozenset(settings.lexicon_types)
+        if self._lexicon_types:
+            from .lexicon import Lexicon
+
+            if lexicon_yaml is None:
+                raise ValueError(f"the model lists lexicon_types {sorted(self._lexicon_types)} but holds no lexicon")
+            self._lexicon = Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=settings.normalization_config)
         self._backend = tokenizer.backend_tokenizer
         self._backend.no_truncation()
         self._backend.no_padding()
@@ -243,7 +252,10 @@ class Predictor:
         for s_idx, s in enumerate(sentences):
             result = by_doc[s.doc]
             probs = event_probs[s_idx]
-            hits = np.flatnonzero(probs >= self._thresholds) if s.token_ids else []
+            hits = set(np.flatnonzero(probs >= self._thresholds).tolist()) if s.token_ids else set()
+            if self._lexicon is not None:  # types the stored trigger lexicon adds (chosen on dev)
+                sentence_text = result.text[s.start : s.end]
+                hits.update(self._event_types.index(t) for t in self._lexicon.events(sentence_text) if t in self._lexicon_types)
             events = tuple(
                 sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
             )

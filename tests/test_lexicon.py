@@ -46,3 +46,24 @@ def test_unknown_type_is_rejected(tmp_path):
     bad.write_text("types:\n  ATTACK: [قصف]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown event type 'ATTACK'"):
         Lexicon.from_yaml(bad)
+
+
+def test_lexicon_backoff_chooses_types_where_the_union_helps_on_dev(tiny_model):
+    import copy
+
+    from nlp.articles import Article
+    from nlp.lexicon import Lexicon
+    from training.lexicon_backoff import choose_types
+
+    model = copy.deepcopy(tiny_model)
+    model.set_thresholds({t: 1.0 for t in model.settings.event_types})  # the model alone finds nothing
+    text = "وقصفت الطائرات المدينة. وتظاهر الطلاب أمس. وقال الوزير كلاما."
+    article = Article.from_dict({
+        "id": "d", "text": text,
+        "sentences": [{"start": 0, "end": 23, "events": ["ASSAULT"]}, {"start": 24, "end": 42, "events": []},
+                      {"start": 43, "end": len(text), "events": []}],
+    })
+    lexicon = Lexicon.from_yaml_text("types:\n  ASSAULT: [قصف]\n  PROTEST: [تظاهر]\n")
+    chosen, table = choose_types(model, [article, article], lexicon, min_gain=0.0, min_support=1)
+    assert chosen == ["ASSAULT"]  # PROTEST only adds false positives
+    assert table["ASSAULT"]["union_f1"] == 1.0 and table["ASSAULT"]["model_f1"] == 0.0

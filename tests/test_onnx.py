@@ -109,3 +109,18 @@ def test_cli_export_then_predict(tiny_model_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     doc = json.loads(proc.stdout)
     assert doc["text"] == example_text() and len(doc["sentences"]) == 11
+
+
+def test_export_keeps_a_stored_lexicon(tiny_model, tmp_path):
+    import copy
+
+    from nlp import OnnxPredictor
+    from nlp.export import export_onnx
+
+    model = copy.deepcopy(tiny_model)
+    model.set_thresholds({t: 1.0 for t in model.settings.event_types})
+    model.lexicon_yaml = "types:\n  ASSAULT: [قصف]\n"
+    model.settings.lexicon_types = ["ASSAULT"]
+    out = export_onnx(model, tmp_path / "lex")
+    result = OnnxPredictor(out).predict("وقصفت الطائرات المدينة.")
+    assert [label for label, _ in result.sentences[0].events] == ["ASSAULT"]

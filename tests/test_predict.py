@@ -253,3 +253,25 @@ def test_long_documents_are_cut_into_pieces_with_the_same_results(predictor, mon
     cut = predictor.predict(texts, errors="skip")
     assert [d.to_dict() for d in cut] == [d.to_dict() for d in whole]
     assert len(cut[0].sentences) == 33 and cut[3].error is not None
+
+
+def test_stored_lexicon_adds_its_types_and_survives_save_and_load(tiny_model, tmp_path):
+    import copy
+
+    from nlp import JointModel, Predictor
+    from nlp.model import LEXICON_FILE
+
+    model = copy.deepcopy(tiny_model)
+    model.set_thresholds({t: 1.0 for t in model.settings.event_types})  # the model alone predicts nothing
+    model.lexicon_yaml = "types:\n  ASSAULT: [قصف]\n  PROTEST: [تظاهر]\n"
+    model.settings.lexicon_types = ["ASSAULT"]  # PROTEST is in the lexicon but not chosen
+    text = "وقصفت الطائرات المدينة. وتظاهر الطلاب أمس."
+    first, second = Predictor(model, device="cpu").predict(text).sentences
+    assert [label for label, _ in first.events] == ["ASSAULT"] and second.events == ()
+    model.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / LEXICON_FILE).is_file()
+    reloaded = Predictor(JointModel.from_pretrained(tmp_path / "m"), device="cpu").predict(text)
+    assert [[label for label, _ in s.events] for s in reloaded.sentences] == [["ASSAULT"], []]
+    (tmp_path / "m" / LEXICON_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="lexicon.yaml"):
+        JointModel.from_pretrained(tmp_path / "m")
