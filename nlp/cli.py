@@ -289,7 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--format", choices=("onnx",), default="onnx", help="export format (onnx)")
     x.add_argument("--model", default=None, help="model directory (default: the model shipped in models/default)")
     x.add_argument("--out", required=True, metavar="DIR", help="output directory")
-    x.add_argument("--quantize", choices=("none", "int8"), default="none", help="weight quantization (default none: fp32)")
+    x.add_argument(
+        "--quantize", choices=("none", "int8", "int8-full"), default="none",
+        help="none: fp32 (default); int8: int8 weights except the feed-forward outputs (within 1 F1 point of fp32); "
+             "int8-full: every weight matrix in int8 (fastest, 1-2 F1 points lower)",
+    )
     x.set_defaults(func=_cmd_export)
     return parser
 

@@ -65,6 +65,21 @@ def test_long_sentences_use_windows_like_torch(onnx_dir, tiny_model_dir):
     assert _same(a, b)
 
 
+def test_full_int8_quantizes_more_than_int8(int8_dir, tmp_path, tiny_model):
+    import onnx
+
+    from nlp.export import export_onnx
+
+    full = export_onnx(tiny_model, tmp_path / "full", quantize="int8-full")
+
+    def quantized(directory):
+        return sum(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in onnx.load(str(directory / "model.onnx")).graph.node)
+
+    assert quantized(full) > quantized(int8_dir) > 0  # "int8" keeps the feed-forward outputs in fp32
+    with pytest.raises(ValueError, match="quantize must be one of"):
+        export_onnx(tiny_model, tmp_path / "bad", quantize="int4")
+
+
 def test_int8_export_keeps_the_output_structure(int8_dir, onnx_dir):
     from nlp import OnnxPredictor
 
