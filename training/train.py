@@ -25,7 +25,7 @@ import torch
 
 from nlp.bio import decode_words, tags_to_spans, word_log_probs
 from nlp.config import load_config
-from nlp.data import Example, load_examples
+from nlp.data import Example, corpus_paths, load_examples
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
 from nlp.model import JointModel, ModelSettings, frame_token_ids
 from nlp.preprocess import NormalizationConfig
@@ -56,7 +56,7 @@ class TrainConfig:
     articles_dev: list[str] = field(default_factory=list)
     standoff_train: list[str] = field(default_factory=list)  # standoff annotations (ids + offsets)
     standoff_dev: list[str] = field(default_factory=list)
-    corpus: str | None = None  # the corpus that holds the standoff annotations' text
+    corpus: str | list[str] | None = None  # corpus (or corpora) holding the standoff annotations' text
     silver_train: list[str] = field(default_factory=list)  # silver standoff files (python -m training.silver)
     silver_types: list[str] = field(default_factory=list)  # event types whose silver labels are trusted (empty: all)
     silver_weight: float = 0.3  # event-loss weight of a silver sentence relative to a gold one
@@ -104,7 +104,7 @@ def split_data(config: TrainConfig, normalization: NormalizationConfig) -> tuple
     """Train and dev examples; sources without a dev file give up their last `dev_fraction`."""
     train: list[Example] = []
     dev: list[Example] = []
-    corpus = _path(config.corpus) if config.corpus else None
+    corpus = [_path(c) for c in corpus_paths(config.corpus)] or None
     for kind, train_files, dev_files in (
         ("conll", config.ner_train, config.ner_dev),
         ("articles", config.articles_train, config.articles_dev),
@@ -128,7 +128,7 @@ def silver_examples(config: TrainConfig, normalization: NormalizationConfig) -> 
     """A seeded sample of silver sentences, supervised only on the trusted types and down-weighted."""
     if not config.silver_train:
         return []
-    corpus = _path(config.corpus) if config.corpus else None
+    corpus = [_path(c) for c in corpus_paths(config.corpus)] or None
     pool: list[Example] = []
     for path in config.silver_train:
         pool += load_examples(standoff=[_path(path)], corpus=corpus, normalization=normalization)
