@@ -137,7 +137,9 @@ def main() -> None:
         t_b, m_b = _measure(baseline, texts)
         rows.append((name, n_sent, chars, t_a, m_a, t_b, m_b))
 
+    share = _forward_share(predictor, docs)
     print(f"device: {args.device}, threads: {args.threads}, batch size: {args.batch_size}, model: {args.model} ({model.settings.encoder})")
+    print(f"share of predict() time spent in the model forward pass (articles): {share:.0%}")
     print(f"cold start in a fresh process (import nlp + load the model + first predict() of one sentence): {cold:.2f} s")
     print()
     print("| texts | sentences | predict() sent/s | baseline sent/s | ratio (a)/(b) | predict() chars/s | baseline chars/s | peak RSS growth (a) / (b) MB |")
@@ -204,6 +206,27 @@ print(t, peak, peak - before)
     return t, peak, growth
 
 
+def _forward_share(predictor, docs) -> float:
+    """Fraction of predict() time spent in the forward pass (the rest: splitting, tokenizing, decoding)."""
+    spent = [0.0]
+    forward = predictor._forward
+
+    def timed(sequences):
+        start = time.perf_counter()
+        out = forward(sequences)
+        spent[0] += time.perf_counter() - start
+        return out
+
+    predictor._forward = timed
+    try:
+        start = time.perf_counter()
+        predictor.predict(docs, progress=False)
+        total = time.perf_counter() - start
+    finally:
+        del predictor._forward  # back to the class's method
+    return spent[0] / total
+
+
 def _cold_start(model_dir: str, threads: int) -> float:
     """Seconds from a fresh interpreter to the first predict() result (imports and loading included)."""
     import subprocess
@@ -265,8 +288,8 @@ def _onnx_rows(args, model, predictor, docs, n_sentences: int) -> None:
             for name, runner in runners.items():
                 t, _ = _measure(lambda texts, r=runner: r.predict(texts, progress=False), docs)
                 best[name] = min(best[name], t)
-        print("| backend | sentences/s | ratio to torch fp32 | event micro-F1 | entity F1 | ANERcorp test entity F1 |")
-        print("|---|---|---|---|---|---|")
+        print("| backend | sentences/s | ratio to torch fp32 | event micro-F1 | entity F1 | ANERcorp test entity F1 | forward share |")
+        print("|---|---|---|---|---|---|---|")
         for name, runner in runners.items():
             if not gold_ok:
                 cells = "- | - | -"
@@ -275,7 +298,7 @@ def _onnx_rows(args, model, predictor, docs, n_sentences: int) -> None:
             else:
                 cells = " | ".join(f"{v:.4f} ({100 * (v - b):+.1f} pt)" for v, b in zip(scores(runner), base_scores))
             t = best[name]
-            print(f"| {name} | {n_sentences / t:,.0f} | {best['torch fp32'] / t:.2f} | {cells} |")
+            print(f"| {name} | {n_sentences / t:,.0f} | {best['torch fp32'] / t:.2f} | {cells} | {_forward_share(runner, docs):.0%} |")
     if not gold_ok:
         print(f"(accuracy columns skipped: {args.gold} or {args.corpus} is absent)")
     print()
