@@ -48,7 +48,7 @@ def evaluate(
         )
     )
     details: dict[str, Any] = {"event_types": list(predictor.settings.event_types),
-                               "thresholds": dict(zip(predictor.settings.event_types, predictor.settings.thresholds))}
+                               "thresholds": predictor.settings.thresholds_by_type}
     report: dict[str, Any] = {"n_documents": len(articles)}
     with_sentences = [(a, p) for a, p in zip(articles, predictions) if a.sentences is not None]
     if with_sentences:

@@ -39,8 +39,7 @@ class _ProbabilityGraph(nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-        return torch.sigmoid(out.event_logits), torch.log_softmax(out.ner_logits, dim=-1)
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).probabilities()
 
 
 def _sample_batch(model: JointModel, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -60,6 +60,11 @@ class ModelSettings:
             raise ValueError(f"lexicon_types {unknown} are not among the model's event types")
 
     @property
+    def thresholds_by_type(self) -> dict[str, float]:
+        """The decision threshold of each event type."""
+        return dict(zip(self.event_types, self.thresholds))
+
+    @property
     def normalization_config(self) -> NormalizationConfig:
         return NormalizationConfig.from_dict(self.normalization)
 
@@ -94,6 +99,10 @@ class JointOutput:
     loss: torch.Tensor | None = None
     event_loss: torch.Tensor | None = None
     ner_loss: torch.Tensor | None = None
+
+    def probabilities(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Event probabilities (sigmoid) and NER log-probabilities (log-softmax), in fp32."""
+        return torch.sigmoid(self.event_logits.float()), torch.log_softmax(self.ner_logits.float(), dim=-1)
 
 
 def frame_token_ids(tokenizer: Any) -> tuple[int, int]:
@@ -282,7 +291,7 @@ class JointModel(nn.Module):
 
     @property
     def thresholds(self) -> dict[str, float]:
-        return dict(zip(self.settings.event_types, self.settings.thresholds))
+        return self.settings.thresholds_by_type
 
     def set_thresholds(self, thresholds: Mapping[str, float]) -> None:
         """Replace per-type decision thresholds (e.g. tuned on a dev split); stored on save."""

@@ -356,8 +356,7 @@ class Predictor:
                     out = self.model(input_ids=ids, attention_mask=mask)
             else:
                 out = self.model(input_ids=ids, attention_mask=mask)
-            events = torch.sigmoid(out.event_logits.float()).cpu().numpy()
-            ner = torch.log_softmax(out.ner_logits.float(), dim=-1).cpu().numpy()
+            events, ner = (t.cpu().numpy() for t in out.probabilities())
         return events, ner
 
     def _decode(self, sentences: list[_Sentence], token_logp) -> tuple[list[list[int]], list[np.ndarray]]:

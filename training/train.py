@@ -234,8 +234,7 @@ def dev_scores(model: JointModel, examples: list[Example], features: list[dict[s
         idx = order[start : start + batch_size]
         batch = collate([features[i] for i in idx], pad)
         out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
-        ev = torch.sigmoid(out.event_logits.float()).cpu().numpy()
-        ner = torch.log_softmax(out.ner_logits.float(), dim=-1).cpu().numpy()
+        ev, ner = (t.cpu().numpy() for t in out.probabilities())
         for row, i in enumerate(idx):
             probs[i] = ev[row]
             word_logp[i] = word_log_probs(ner[row], features[i]["first"], ner.shape[-1], model.settings.bio_tags.index("O"))
