@@ -26,6 +26,19 @@ def is_onnx_model(directory: str | os.PathLike[str]) -> bool:
     return (Path(directory) / ONNX_FILE).is_file()
 
 
+def check_cpu_device(device: str | torch.device | None, directory: str | os.PathLike[str]) -> torch.device:
+    """The CPU device, or a ValueError for any other request (exported models run on the CPU)."""
+    try:
+        on_cpu = device is None or torch.device(device).type == "cpu"
+    except (RuntimeError, TypeError):
+        on_cpu = False
+    if not on_cpu:
+        raise ValueError(
+            f"{directory} is an exported ONNX model, which runs on the CPU; use device='cpu' or the torch model directory"
+        )
+    return torch.device("cpu")
+
+
 class OnnxPredictor(Predictor):
     """A Predictor whose forward pass runs an exported ONNX model on the CPU with onnxruntime."""
 
@@ -60,8 +73,7 @@ class OnnxPredictor(Predictor):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "OnnxPredictor":
-        if device is not None and torch.device(device).type != "cpu":
-            raise ValueError("ONNX models run on the CPU here; use device='cpu' or the torch model directory for a GPU")
+        check_cpu_device(device, directory)
         return cls(directory, batch_size=batch_size)
 
     def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

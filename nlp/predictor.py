@@ -167,19 +167,13 @@ class Predictor:
                     n_sentences += len(piece)
                     if n_sentences >= CHUNK_SENTENCES:
                         bar = self._progress_bar(bar, progress, n_sentences)
-                        for result, last in self._run_chunk(chunk, batch_size, bar, keep_probabilities):
-                            pending = _merge(pending, result)
-                            if last:
-                                yield pending
-                                pending = None
+                        done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
+                        yield from done
                         chunk, n_sentences = [], 0
             if chunk:
                 bar = self._progress_bar(bar, progress, n_sentences, final=True)
-                for result, last in self._run_chunk(chunk, batch_size, bar, keep_probabilities):
-                    pending = _merge(pending, result)
-                    if last:
-                        yield pending
-                        pending = None
+                done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
+                yield from done
         finally:
             if bar is not None:
                 bar.close()
@@ -241,6 +235,18 @@ class Predictor:
             if end >= n_tokens:
                 return windows
             start += step
+
+    def _finish_chunk(
+        self, chunk, batch_size: int, bar, keep_probabilities: bool, pending: DocumentPrediction | None
+    ) -> tuple[list[DocumentPrediction], DocumentPrediction | None]:
+        """Run a chunk; the documents it completes, and the document still waiting for later pieces."""
+        done = []
+        for result, last in self._run_chunk(chunk, batch_size, bar, keep_probabilities):
+            pending = _merge(pending, result)
+            if last:
+                done.append(pending)
+                pending = None
+        return done, pending
 
     def _run_chunk(self, chunk, batch_size: int, bar, keep_probabilities: bool = False) -> Iterator[tuple[DocumentPrediction, bool]]:
         """Results for each document piece of a chunk, each with its 'last piece' flag."""
@@ -451,12 +457,10 @@ def load_predictor(model: ModelLike = None, device: str | torch.device | None = 
         raise TypeError(
             f"model must be a directory path, a JointModel or a Predictor, got {type(model).__name__}"
         )
-    from .onnx_predictor import OnnxPredictor, is_onnx_model
+    from .onnx_predictor import OnnxPredictor, check_cpu_device, is_onnx_model
 
     onnx = is_onnx_model(path)
-    if onnx and device is not None and str(device) != "cpu":
-        raise ValueError(f"{path} is an exported ONNX model, which runs on the CPU; use device='cpu' or the torch model directory")
-    resolved = torch.device("cpu") if onnx else resolve_device(device)
+    resolved = check_cpu_device(device, path) if onnx else resolve_device(device)
     key = (str(path.resolve()), str(resolved))
     with _CACHE_LOCK:
         if key not in _CACHE:
