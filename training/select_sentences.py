@@ -32,10 +32,8 @@ KEYWORDS = {
 }
 
 
-def candidates(corpus: str, types: list[str], lexicon: Lexicon, first_fraction: float = 1.0) -> dict[str, list[str]]:
+def candidates(docs: list[dict[str, str]], types: list[str], lexicon: Lexicon) -> dict[str, list[str]]:
     """Ids of the documents that the lexicon or the keywords link to each requested type."""
-    docs = list(iter_corpus(corpus))
-    docs = docs[: int(len(docs) * first_fraction)]
     found: dict[str, list[str]] = {t: [] for t in types}
     for doc in docs:
         hits = set(lexicon.events(doc["text"]))
@@ -56,13 +54,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", required=True, help="annotation sheets (JSONL: id and numbered sentences; git-ignored)")
     args = parser.parse_args(argv)
-    found = candidates(args.corpus, args.types, Lexicon.from_yaml(args.lexicon), args.first_fraction)
+    docs = list(iter_corpus(args.corpus))
+    docs = docs[: int(len(docs) * args.first_fraction)]
+    found = candidates(docs, args.types, Lexicon.from_yaml(args.lexicon))
     rng = random.Random(args.seed)
     chosen: list[str] = []
     for t in args.types:
         pool = [d for d in found[t] if d not in chosen]
         chosen += rng.sample(pool, min(args.per_type, len(pool)))
-    texts = {d["id"]: d["text"] for d in iter_corpus(args.corpus) if d["id"] in set(chosen)}
+    texts = {d["id"]: d["text"] for d in docs}
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as handle:
