@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--seeds", default=str(REPO.parent / "shared" / "seeds"), help="folder of raw .txt articles")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: each backend's own default (what predict() uses)")
     parser.add_argument("--min-sentences", type=int, default=2000)
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX rows")
     parser.add_argument("--scale-kb", type=int, default=100, help="size of the small article of the scale test (the long one is 10x)")
@@ -138,7 +138,7 @@ def main() -> None:
         rows.append((name, n_sent, chars, t_a, m_a, t_b, m_b))
 
     share = _forward_share(predictor, docs)
-    print(f"device: {args.device}, threads: {args.threads}, batch size: {args.batch_size}, model: {args.model} ({model.settings.encoder})")
+    print(f"device: {args.device}, threads: {args.threads}, batch size: {args.batch_size or 'default per backend'}, model: {args.model} ({model.settings.encoder})")
     print(f"share of predict() time spent in the model forward pass (articles): {share:.0%}")
     print(f"cold start in a fresh process (import nlp + load the model + first predict() of one sentence): {cold:.2f} s")
     print()
@@ -169,7 +169,7 @@ def main() -> None:
     print(f"10x longer article: time ratio {t_large / t_small:.2f} (linear = 10), peak RSS ratio {peak_large / peak_small:.2f}")
 
 
-def _scale_run(model_dir: str, text: str, threads: int, batch_size: int) -> tuple[float, float, float]:
+def _scale_run(model_dir: str, text: str, threads: int, batch_size: int | None) -> tuple[float, float, float]:
     """(seconds, peak RSS MB, RSS growth MB) of predict() on one text, in a fresh process after loading."""
     import subprocess
     import tempfile

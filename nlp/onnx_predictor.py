@@ -19,6 +19,9 @@ from .predictor import Predictor
 ONNX_FILE = "model.onnx"
 EXPORT_INFO_FILE = "export.json"
 INSTALL_HINT = 'onnxruntime is not installed: pip install "arabic-news-events[onnx]" (or pip install onnxruntime)'
+#: sentences per onnxruntime call when none is given: with int8 matrices the fp32 attention (scores, softmax)
+#: dominates, and batches of 8 keep it in cache (measured 13% faster than 32 for int8 on CPU)
+ONNX_BATCH_SIZE = 8
 
 
 def is_onnx_model(directory: str | os.PathLike[str]) -> bool:
@@ -42,7 +45,7 @@ def check_cpu_device(device: str | torch.device | None, directory: str | os.Path
 class OnnxPredictor(Predictor):
     """A Predictor whose forward pass runs an exported ONNX model on the CPU with onnxruntime."""
 
-    def __init__(self, directory: str | os.PathLike[str], batch_size: int = 32, num_threads: int | None = None):
+    def __init__(self, directory: str | os.PathLike[str], batch_size: int | None = None, num_threads: int | None = None):
         try:
             import onnxruntime as ort
         except ImportError as err:
@@ -69,10 +72,11 @@ class OnnxPredictor(Predictor):
         self.model = None
         self.directory = directory
         settings = read_settings(directory)
+        batch_size = ONNX_BATCH_SIZE if batch_size is None else batch_size
         self._bind(load_tokenizer(directory), settings, batch_size, read_lexicon(directory, settings))
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int = 32) -> "OnnxPredictor":
+    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int | None = None) -> "OnnxPredictor":
         check_cpu_device(device, directory)
         return cls(directory, batch_size=batch_size)
 

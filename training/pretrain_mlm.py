@@ -48,6 +48,7 @@ class MlmConfig:
     warmup_steps: int = 200
     max_steps: int = 2000
     eval_every: int = 250
+    head_only_steps: int = 0  # train only the (freshly initialized) MLM head first, so its random start does not disturb the encoder
     seed: int = 42
     num_threads: int = 0
     normalization: dict[str, bool] = field(default_factory=dict)
@@ -113,6 +114,14 @@ def mask_batch(ids: list[list[int]], words: list[list[int]], tokenizer, probabil
     return input_ids, attention, labels
 
 
+def masked_lm_logits(model, input_ids: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and targets at the masked positions only (about 15% of the tokens; the vocabulary projection
+    over every position would cost about a third of a small encoder's step)."""
+    hidden = model.bert(input_ids=input_ids, attention_mask=attention).last_hidden_state
+    where = labels != -100
+    return model.cls(hidden[where]), labels[where]
+
+
 @torch.no_grad()
 def evaluate_mlm(model, ids, words, tokenizer, config: MlmConfig) -> dict[str, float]:
     """Masked-token loss and accuracy on held-aside sequences (fixed masking seed)."""
@@ -121,11 +130,10 @@ def evaluate_mlm(model, ids, words, tokenizer, config: MlmConfig) -> dict[str, f
     total_loss = correct = count = 0.0
     for k in range(0, len(ids), config.batch_size):
         input_ids, attention, labels = mask_batch(ids[k : k + config.batch_size], words[k : k + config.batch_size], tokenizer, config.mask_probability, rng)
-        out = model(input_ids=input_ids.to(model.device), attention_mask=attention.to(model.device), labels=labels.to(model.device))
-        n = int((labels != -100).sum())
-        total_loss += float(out.loss) * n
-        predicted = out.logits.argmax(-1).cpu()
-        correct += float(((predicted == labels) & (labels != -100)).sum())
+        logits, targets = masked_lm_logits(model, input_ids.to(model.device), attention.to(model.device), labels.to(model.device))
+        n = int(targets.numel())
+        total_loss += float(torch.nn.functional.cross_entropy(logits, targets, reduction="sum"))
+        correct += float((logits.argmax(-1) == targets).sum())
         count += n
     model.train()
     return {"mlm_loss": total_loss / max(count, 1), "mlm_accuracy": correct / max(count, 1), "masked_tokens": int(count)}
@@ -178,7 +186,10 @@ def main(argv: list[str] | None = None) -> None:
         pick = order[position : position + config.batch_size]
         position += config.batch_size
         input_ids, attention, labels = mask_batch([train_ids[i] for i in pick], [train_words[i] for i in pick], tokenizer, config.mask_probability, rng)
-        loss = model(input_ids=input_ids.to(device), attention_mask=attention.to(device), labels=labels.to(device)).loss
+        head_only = state["step"] < config.head_only_steps
+        model.bert.requires_grad_(not head_only)
+        logits, targets = masked_lm_logits(model, input_ids.to(device), attention.to(device), labels.to(device))
+        loss = torch.nn.functional.cross_entropy(logits, targets)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
