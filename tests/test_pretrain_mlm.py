@@ -19,13 +19,19 @@ def test_whole_word_masking(tiny_model):
         assert any(masked)
 
 
-def test_mlm_run_logs_before_and_after_and_resumes(tiny_model, tmp_path):
+def _encoder_and_corpus(tiny_model, tmp_path):
+    """The tiny model's encoder saved as a directory, and a small JSONL corpus of distinct documents."""
     encoder = tmp_path / "encoder"
     tiny_model.encoder.save_pretrained(encoder)
     tiny_model.tokenizer.save_pretrained(encoder)
     corpus = tmp_path / "corpus.jsonl"
     lines = [example_text(), *EXTRA_TEXTS] * 4
     corpus.write_text("".join(json.dumps({"id": str(i), "text": t + f" {i}"}, ensure_ascii=False) + "\n" for i, t in enumerate(lines)), encoding="utf-8")
+    return encoder, corpus
+
+
+def test_mlm_run_logs_before_and_after_and_resumes(tiny_model, tmp_path):
+    encoder, corpus = _encoder_and_corpus(tiny_model, tmp_path)
     out = tmp_path / "mlm"
     common = ["--encoder", str(encoder), "--corpus", f"[{corpus}]", "--output_dir", str(out), "--held_out_every", "3",
               "--batch_size", "4", "--max_length", "32", "--eval_every", "3", "--warmup_steps", "1"]
@@ -43,12 +49,7 @@ def test_head_only_steps_leave_the_encoder_unchanged(tiny_model, tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    encoder = tmp_path / "encoder"
-    tiny_model.encoder.save_pretrained(encoder)
-    tiny_model.tokenizer.save_pretrained(encoder)
-    corpus = tmp_path / "corpus.jsonl"
-    lines = [example_text(), *EXTRA_TEXTS] * 4
-    corpus.write_text("".join(json.dumps({"id": str(i), "text": t + f" {i}"}, ensure_ascii=False) + "\n" for i, t in enumerate(lines)), encoding="utf-8")
+    encoder, corpus = _encoder_and_corpus(tiny_model, tmp_path)
     config = tmp_path / "mlm.yaml"
     config.write_text("seed: 1\n")
     out = tmp_path / "mlm"

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     order = list(range(len(train_ids)))
     random.Random(config.seed + state["step"]).shuffle(order)
     tokens_seen = state.get("tokens", 0)
-    started = time.time()
+    tokens_at_start, started = tokens_seen, time.time()
     position = 0
     while state["step"] < config.max_steps:
         if position + config.batch_size > len(order):
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         if state["step"] % 10 == 0:
             with open(log, "a") as handle:
                 handle.write(json.dumps({"step": state["step"], "loss": float(loss), "tokens": tokens_seen,
-                                         "tokens_per_s": round(tokens_seen / max(time.time() - started, 1e-9))}) + "\n")
+                                         "tokens_per_s": round((tokens_seen - tokens_at_start) / max(time.time() - started, 1e-9))}) + "\n")
         if state["step"] % config.eval_every == 0 or state["step"] == config.max_steps:
             report = evaluate_mlm(model, held_ids, held_words, tokenizer, config)
             with open(log, "a") as handle:
