@@ -158,6 +158,8 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
 
     Dynamic int8 scales each activation tensor by its largest value, so the layers with the highest peaks
     lose the most precision."""
+    from tokenizers import Tokenizer
+
     from .preprocess import normalize
 
     lines = [line.strip() for line in Path(calibration).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -171,14 +173,19 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
             peaks[index] = max(peaks[index], float(inputs[0].detach().abs().max()))
         return hook
 
+    # a private copy of the tokenizer: truncation and padding settings would otherwise stick to the model's
+    backend = Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str())
+    backend.enable_truncation(model.settings.max_length)
+    backend.enable_padding(pad_id=int(model.tokenizer.pad_token_id or 0))
+    texts = [normalize(line, model.settings.normalization_config).text for line in lines]
     hooks = [layer.output.dense.register_forward_pre_hook(record(i)) for i, layer in enumerate(layers)]
     try:
-        texts = [normalize(line, model.settings.normalization_config).text for line in lines]
-        max_length = min(int(model.encoder.config.max_position_embeddings), 512)
         with torch.inference_mode():
             for start in range(0, len(texts), 16):
-                batch = model.tokenizer(texts[start : start + 16], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
-                model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+                batch = backend.encode_batch(texts[start : start + 16])
+                ids = torch.tensor([e.ids for e in batch])
+                mask = torch.tensor([e.attention_mask for e in batch])
+                model(input_ids=ids, attention_mask=mask)
     finally:
         for hook in hooks:
             hook.remove()

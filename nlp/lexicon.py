@@ -7,8 +7,10 @@ cancels the match. The lexicon is a baseline and a source of weak labels, not th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +79,17 @@ class Lexicon:
             sports_sensitive=frozenset(data.get("sports_sensitive", [])),
             normalization=normalization,
         )
+
+    def only(self, types: Iterable[str]) -> "Lexicon":
+        """A copy that looks for the given types only (the predictor needs a few: 4 patterns instead of 16
+        made its per-sentence cost about four times smaller)."""
+        keep = set(types)
+        unknown = keep - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"unknown event types {sorted(unknown)}; expected PLOVER types such as {EVENT_TYPES[0]}")
+        patterns = {name: pattern for name, pattern in self.patterns.items() if name in keep}
+        sports = self.sports if keep & self.sports_sensitive else None
+        return dataclasses.replace(self, patterns=patterns, sports=sports)
 
     def events(self, sentence: str) -> list[str]:
         """PLOVER types whose triggers occur (not negated) in the raw sentence, in canonical order."""

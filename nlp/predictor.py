@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -92,10 +92,11 @@ class Predictor:
 
             if lexicon_yaml is None:
                 raise ValueError(f"the model lists lexicon_types {sorted(self._lexicon_types)} but holds no lexicon")
-            self._lexicon = Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=settings.normalization_config)
-        self._backend = tokenizer.backend_tokenizer
-        self._backend.no_truncation()
-        self._backend.no_padding()
+            lexicon = Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=settings.normalization_config)
+            self._lexicon = lexicon.only(self._lexicon_types)
+        # a private copy: calling the transformers tokenizer with truncation or padding changes the shared
+        # backend's settings, which would silently change this predictor's windows
+        self._backend = _private_backend(tokenizer)
         self._cls, self._sep = frame_token_ids(tokenizer)
         self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.settings = settings
@@ -262,7 +263,7 @@ class Predictor:
             hits = set(np.flatnonzero(probs >= self._thresholds).tolist()) if s.token_ids else set()
             if self._lexicon is not None:  # types the stored trigger lexicon adds (chosen on dev)
                 sentence_text = result.text[s.start : s.end]
-                hits.update(self._event_types.index(t) for t in self._lexicon.events(sentence_text) if t in self._lexicon_types)
+                hits.update(self._event_types.index(t) for t in self._lexicon.events(sentence_text))
             events = tuple(
                 sorted(((self._event_types[j], float(probs[j])) for j in hits), key=lambda p: -p[1])
             )
@@ -387,6 +388,16 @@ def _extend_over_marks(text: str, end: int, limit: int) -> int:
     while end < limit and (text[end] == "\u0640" or unicodedata.category(text[end]) == "Mn"):
         end += 1
     return end
+
+
+def _private_backend(tokenizer: Any):
+    """An independent copy of a fast tokenizer's Rust backend, without truncation or padding."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
 
 
 def _check_batch_size(batch_size: object) -> int:

@@ -67,3 +67,13 @@ def test_lexicon_backoff_chooses_types_where_the_union_helps_on_dev(tiny_model):
     chosen, table = choose_types(model, [article, article], lexicon, min_gain=0.0, min_support=1)
     assert chosen == ["ASSAULT"]  # PROTEST only adds false positives
     assert table["ASSAULT"]["union_f1"] == 1.0 and table["ASSAULT"]["model_f1"] == 0.0
+
+
+def test_only_keeps_the_asked_types_and_their_sports_rule(lexicon):
+    sentence = "شن المسلحون هجوما على نقطة تفتيش وتظاهر المئات في الساحة."
+    both = set(lexicon.events(sentence))
+    assert {"ASSAULT", "PROTEST"} <= both
+    assert lexicon.only(["PROTEST"]).events(sentence) == ["PROTEST"]
+    assert lexicon.only(["ASSAULT"]).events("شن الفريق هجوما قويا في الشوط الثاني من المباراة.") == []
+    with pytest.raises(ValueError, match="unknown event types"):
+        lexicon.only(["RIOT"])

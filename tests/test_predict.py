@@ -275,3 +275,16 @@ def test_stored_lexicon_adds_its_types_and_survives_save_and_load(tiny_model, tm
     (tmp_path / "m" / LEXICON_FILE).unlink()
     with pytest.raises(FileNotFoundError, match="lexicon.yaml"):
         JointModel.from_pretrained(tmp_path / "m")
+
+
+def test_predictor_is_immune_to_tokenizer_settings_changed_elsewhere(tiny_model):
+    from nlp.predictor import Predictor
+
+    predictor = Predictor(tiny_model, device="cpu")
+    before = predictor.predict(example_text()).to_dict()
+    try:  # a user (or another tool) calls the shared tokenizer with truncation and padding
+        tiny_model.tokenizer([example_text()], truncation=True, max_length=8, padding="max_length")
+        assert predictor.predict(example_text()).to_dict() == before
+    finally:
+        tiny_model.tokenizer.backend_tokenizer.no_truncation()
+        tiny_model.tokenizer.backend_tokenizer.no_padding()
