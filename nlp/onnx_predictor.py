@@ -20,7 +20,7 @@ ONNX_FILE = "model.onnx"
 EXPORT_INFO_FILE = "export.json"
 INSTALL_HINT = 'onnxruntime is not installed: pip install "arabic-news-events[onnx]" (or pip install onnxruntime)'
 #: sentences per onnxruntime call when none is given: with int8 matrices the fp32 attention (scores, softmax)
-#: dominates, and batches of 8 keep it in cache (measured 13% faster than 32 for int8 on CPU)
+#: dominates, and batches of 8 keep it in cache (measured about 15% faster than 32 for int8 on CPU)
 ONNX_BATCH_SIZE = 8
 
 
