@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .model import LEXICON_FILE, SETTINGS_FILE, JointModel
+from .model import LEXICON_FILE, SETTINGS_FILE, JointModel, private_backend
 from .onnx_predictor import EXPORT_INFO_FILE, INSTALL_HINT, ONNX_FILE
 
 #: None: fp32. "int8": dynamic int8 (per-channel weights) for every weight matrix except the feed-forward
@@ -158,8 +158,6 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
 
     Dynamic int8 scales each activation tensor by its largest value, so the layers with the highest peaks
     lose the most precision."""
-    from tokenizers import Tokenizer
-
     from .preprocess import normalize
 
     lines = [line.strip() for line in Path(calibration).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -173,8 +171,7 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
             peaks[index] = max(peaks[index], float(inputs[0].detach().abs().max()))
         return hook
 
-    # a private copy of the tokenizer: truncation and padding settings would otherwise stick to the model's
-    backend = Tokenizer.from_str(model.tokenizer.backend_tokenizer.to_str())
+    backend = private_backend(model.tokenizer)  # truncation and padding must not stick to the model's tokenizer
     backend.enable_truncation(model.settings.max_length)
     backend.enable_padding(pad_id=int(model.tokenizer.pad_token_id or 0))
     texts = [normalize(line, model.settings.normalization_config).text for line in lines]

@@ -114,6 +114,17 @@ def frame_token_ids(tokenizer: Any) -> tuple[int, int]:
     return int(cls_id), int(sep_id)
 
 
+def private_backend(tokenizer: Any) -> Any:
+    """An independent copy of a fast tokenizer's Rust backend, without truncation or padding: calling the
+    transformers tokenizer with truncation or padding changes its shared backend's settings."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    backend.no_truncation()
+    backend.no_padding()
+    return backend
+
+
 def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:
     """The ModelSettings stored in a model directory, with errors that name the file."""
     settings_path = Path(directory) / SETTINGS_FILE

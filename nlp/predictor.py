@@ -13,13 +13,13 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 import torch
 
 from .bio import decode_words, tags_to_spans, word_log_probs
-from .model import JointModel, frame_token_ids
+from .model import JointModel, frame_token_ids, private_backend
 from .preprocess import normalize, normalize_tokens, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
 
@@ -96,7 +96,7 @@ class Predictor:
             self._lexicon = lexicon.only(self._lexicon_types)
         # a private copy: calling the transformers tokenizer with truncation or padding changes the shared
         # backend's settings, which would silently change this predictor's windows
-        self._backend = _private_backend(tokenizer)
+        self._backend = private_backend(tokenizer)
         self._cls, self._sep = frame_token_ids(tokenizer)
         self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self.settings = settings
@@ -388,16 +388,6 @@ def _extend_over_marks(text: str, end: int, limit: int) -> int:
     while end < limit and (text[end] == "\u0640" or unicodedata.category(text[end]) == "Mn"):
         end += 1
     return end
-
-
-def _private_backend(tokenizer: Any):
-    """An independent copy of a fast tokenizer's Rust backend, without truncation or padding."""
-    from tokenizers import Tokenizer
-
-    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-    backend.no_truncation()
-    backend.no_padding()
-    return backend
 
 
 def _check_batch_size(batch_size: object) -> int:
