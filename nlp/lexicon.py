@@ -55,18 +55,17 @@ class Lexicon:
     def from_yaml_text(cls, text: str, source: str = "lexicon", normalization: NormalizationConfig | None = None) -> "Lexicon":
         """The same from YAML text (e.g. the copy stored in a model directory); `source` names it in errors."""
         normalization = normalization or NormalizationConfig()
-        path = source
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as err:
             raise ValueError(f"{source}: not valid YAML: {err}") from err
         if not isinstance(data, dict) or not isinstance(data.get("types"), dict):
-            raise ValueError(f"{path}: expected a mapping with a 'types' section")
+            raise ValueError(f"{source}: expected a mapping with a 'types' section")
         norm = lambda s: normalize(str(s), normalization).text.strip()  # noqa: E731
         patterns = {}
         for name, triggers in data["types"].items():
             if name not in EVENT_TYPES:
-                raise ValueError(f"{path}: unknown event type {name!r}")
+                raise ValueError(f"{source}: unknown event type {name!r}")
             alternatives = sorted({_pattern(norm(t)) for t in triggers or [] if norm(t)}, key=len, reverse=True)
             if alternatives:
                 patterns[name] = re.compile("|".join(alternatives))
