@@ -87,8 +87,9 @@ def main() -> None:
     from nlp import JointModel, Predictor
     from nlp.preprocess import normalize, split_sentences
 
-    model = JointModel.from_pretrained(args.model)
-    predictor = Predictor(model, device=args.device, batch_size=args.batch_size)
+    model = JointModel.from_pretrained(args.model)  # transformers' BertModel: the baseline's weights and the export
+    # predict() as users get it: the same weights on the inference encoder (nlp.encoder)
+    predictor = Predictor(JointModel.from_pretrained(args.model, for_inference=True), device=args.device, batch_size=args.batch_size)
 
     seeds = sorted(Path(args.seeds).glob("*.txt")) if Path(args.seeds).is_dir() else []
     articles = [p.read_bytes().decode("utf-8") for p in seeds] or [(REPO / "data" / "examples" / "article.txt").read_text(encoding="utf-8")]

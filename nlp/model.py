@@ -125,6 +125,66 @@ def private_backend(tokenizer: Any) -> Any:
     return backend
 
 
+@dataclass(frozen=True)
+class TokenFrame:
+    """What inference needs of a tokenizer: a private Rust backend (no truncation or padding) and the
+    ids that open, close and pad a sequence."""
+
+    backend: Any
+    cls_id: int
+    sep_id: int
+    pad_id: int
+
+
+def token_frame(tokenizer: Any) -> TokenFrame:
+    """The TokenFrame of a loaded transformers fast tokenizer."""
+    cls_id, sep_id = frame_token_ids(tokenizer)
+    pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+    return TokenFrame(private_backend(tokenizer), cls_id, sep_id, pad_id)
+
+
+def read_token_frame(directory: str | os.PathLike[str]) -> TokenFrame | None:
+    """The TokenFrame of a saved tokenizer read with the `tokenizers` library alone (no transformers import,
+    a faster start); None when the files do not name the special tokens plainly."""
+    from tokenizers import Tokenizer
+
+    directory = Path(directory)
+    path = directory / "tokenizer.json"
+    if not path.is_file():
+        return None
+    named: dict[str, Any] = {}
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):  # the second overrides, as in transformers
+        extra = directory / name
+        if extra.is_file():
+            try:
+                values = json.loads(extra.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise ValueError(f"{extra} is not valid JSON: {err}") from err
+            if isinstance(values, dict):
+                named.update(values)
+    try:
+        backend = Tokenizer.from_file(str(path))
+    except Exception as err:  # the Rust library raises its own exception type
+        raise ValueError(f"{path} could not be loaded as a tokenizer: {err}") from err
+    backend.no_truncation()
+    backend.no_padding()
+
+    def token_id(*keys: str) -> int | None:
+        for key in keys:
+            token = named.get(key)
+            if isinstance(token, dict):  # an AddedToken written out in full
+                token = token.get("content")
+            if isinstance(token, str) and backend.token_to_id(token) is not None:
+                return int(backend.token_to_id(token))
+        return None
+
+    cls_id, sep_id = token_id("cls_token", "bos_token"), token_id("sep_token", "eos_token")
+    if cls_id is None or sep_id is None:
+        return None
+    pad_id = token_id("pad_token")
+    return TokenFrame(backend, cls_id, sep_id, 0 if pad_id is None else pad_id)
+
+
 def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:
     """The ModelSettings stored in a model directory, with errors that name the file."""
     settings_path = Path(directory) / SETTINGS_FILE
@@ -179,24 +239,64 @@ def _encoder_from_config(config: Any) -> nn.Module:
         return AutoModel.from_config(config)
 
 
+def _transformers_encoder(directory: Path) -> nn.Module:
+    """The encoder described by a directory's config.json, built by transformers (weights not loaded)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(str(directory), local_files_only=True, trust_remote_code=False)
+    except Exception as err:  # transformers raises several types for bad configs
+        raise ValueError(f"{directory / ENCODER_CONFIG_FILE} could not be read as an encoder config: {err}") from err
+    with _skip_weight_init():  # every weight is overwritten from the file
+        return _encoder_from_config(config)
+
+
+def _light_encoder(directory: Path) -> nn.Module | None:
+    """An `nlp.encoder.BertEncoder` for a plain BERT config.json, else None (transformers builds it)."""
+    from .encoder import BertEncoder, EncoderConfig
+
+    try:
+        raw = json.loads((directory / ENCODER_CONFIG_FILE).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None  # transformers reports the error with its own message
+    config = EncoderConfig.from_dict(raw) if isinstance(raw, dict) else None
+    return None if config is None else BertEncoder(config)
+
+
 class JointModel(nn.Module):
     """Shared encoder + multi-label sentence event head + BIO token NER head."""
 
     def __init__(self, encoder: nn.Module, tokenizer: Any, settings: ModelSettings | None = None):
         super().__init__()
         self.settings = settings or ModelSettings()
-        if not getattr(tokenizer, "is_fast", False):
+        if not isinstance(tokenizer, (str, Path)) and not getattr(tokenizer, "is_fast", False):
             raise TypeError(
                 "the joint model needs a fast (Rust) tokenizer for word alignment; "
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True)"
             )
         self.encoder = encoder
-        self.tokenizer = tokenizer
+        # a directory (set by from_pretrained for inference) is loaded with transformers on first use
+        self._tokenizer = tokenizer
         self.lexicon_yaml: str | None = None  # trigger lexicon (YAML text) for settings.lexicon_types
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(self.settings.dropout)
         self.event_head = nn.Linear(hidden, len(self.settings.event_types))
         self.ner_head = nn.Linear(hidden, len(self.settings.bio_tags))
+
+    @property
+    def tokenizer(self) -> Any:
+        """The transformers fast tokenizer (loaded on first use when the model was loaded for inference)."""
+        if isinstance(self._tokenizer, (str, Path)):
+            self._tokenizer = load_tokenizer(self._tokenizer)
+        return self._tokenizer
+
+    def token_frame(self) -> TokenFrame:
+        """Backend tokenizer and framing ids for inference (a fresh private backend on each call)."""
+        if isinstance(self._tokenizer, (str, Path)):
+            frame = read_token_frame(self._tokenizer)
+            if frame is not None:
+                return frame
+        return token_frame(self.tokenizer)
 
     # ---- construction -------------------------------------------------------------------
 
@@ -220,10 +320,15 @@ class JointModel(nn.Module):
         return cls(encoder, tokenizer, settings)
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device = "cpu") -> "JointModel":
-        """Load a directory written by `save_pretrained` (local files only, weights from safetensors)."""
+    def from_pretrained(
+        cls, directory: str | os.PathLike[str], device: str | torch.device = "cpu", for_inference: bool = False
+    ) -> "JointModel":
+        """Load a directory written by `save_pretrained` (local files only, weights from safetensors).
+
+        `for_inference=True` runs a plain BERT encoder with `nlp.encoder` (same outputs, no dropout, no
+        transformers import: a faster start) and loads the transformers tokenizer only when asked for.
+        """
         from safetensors.torch import load_file
-        from transformers import AutoConfig
 
         directory = Path(directory)
         if not directory.is_dir():
@@ -235,13 +340,13 @@ class JointModel(nn.Module):
                     f"{ENCODER_CONFIG_FILE}, {WEIGHTS_FILE} and tokenizer files (see save_pretrained)"
                 )
         settings = read_settings(directory)
-        try:
-            config = AutoConfig.from_pretrained(str(directory), local_files_only=True, trust_remote_code=False)
-        except Exception as err:  # transformers raises several types for bad configs
-            raise ValueError(f"{directory / ENCODER_CONFIG_FILE} could not be read as an encoder config: {err}") from err
-        tokenizer = load_tokenizer(directory)
-        with _skip_weight_init():  # every weight is overwritten from the file below
-            encoder = _encoder_from_config(config)
+        encoder = _light_encoder(directory) if for_inference else None
+        if encoder is not None and read_token_frame(directory) is not None:
+            tokenizer: Any = directory  # loaded on first use of .tokenizer; inference needs only the frame
+        else:
+            tokenizer = load_tokenizer(directory)
+        if encoder is None:
+            encoder = _transformers_encoder(directory)
         model = cls(encoder, tokenizer, settings)
         weights_path = directory / WEIGHTS_FILE
         try:

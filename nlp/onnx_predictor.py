@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .model import load_tokenizer, read_lexicon, read_settings
+from .model import load_tokenizer, read_lexicon, read_settings, read_token_frame, token_frame
 from .predictor import Predictor
 
 ONNX_FILE = "model.onnx"
@@ -73,7 +73,8 @@ class OnnxPredictor(Predictor):
         self.directory = directory
         settings = read_settings(directory)
         batch_size = ONNX_BATCH_SIZE if batch_size is None else batch_size
-        self._bind(load_tokenizer(directory), settings, batch_size, read_lexicon(directory, settings))
+        frame = read_token_frame(directory) or token_frame(load_tokenizer(directory))
+        self._bind(frame, settings, batch_size, read_lexicon(directory, settings))
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int | None = None) -> "OnnxPredictor":

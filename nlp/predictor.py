@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .bio import decode_words, tags_to_spans, word_log_probs
-from .model import JointModel, frame_token_ids, private_backend
+from .model import JointModel, TokenFrame
 from .preprocess import normalize, normalize_tokens, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
 
@@ -80,9 +80,9 @@ class Predictor:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         batch_size = default_batch_size(self.device) if batch_size is None else batch_size
-        self._bind(model.tokenizer, model.settings, batch_size, model.lexicon_yaml)
+        self._bind(model.token_frame(), model.settings, batch_size, model.lexicon_yaml)
 
-    def _bind(self, tokenizer, settings, batch_size: int, lexicon_yaml: str | None = None) -> None:
+    def _bind(self, frame: TokenFrame, settings, batch_size: int, lexicon_yaml: str | None = None) -> None:
         """Set up the tokenizer, label settings and lexicon shared by every backend (torch, ONNX)."""
         self.batch_size = _check_batch_size(batch_size)
         self._lexicon = None
@@ -94,11 +94,10 @@ class Predictor:
                 raise ValueError(f"the model lists lexicon_types {sorted(self._lexicon_types)} but holds no lexicon")
             lexicon = Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=settings.normalization_config)
             self._lexicon = lexicon.only(self._lexicon_types)
-        # a private copy: calling the transformers tokenizer with truncation or padding changes the shared
+        # a private backend: calling the transformers tokenizer with truncation or padding changes its
         # backend's settings, which would silently change this predictor's windows
-        self._backend = private_backend(tokenizer)
-        self._cls, self._sep = frame_token_ids(tokenizer)
-        self._pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        self._backend = frame.backend
+        self._cls, self._sep, self._pad = frame.cls_id, frame.sep_id, frame.pad_id
         self.settings = settings
         self._norm = settings.normalization_config
         self._window = settings.max_length - 2
@@ -110,7 +109,7 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], device: str | torch.device | None = None, batch_size: int | None = None) -> "Predictor":
-        return cls(JointModel.from_pretrained(directory), device=device, batch_size=batch_size)
+        return cls(JointModel.from_pretrained(directory, for_inference=True), device=device, batch_size=batch_size)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -466,7 +465,7 @@ def load_predictor(model: ModelLike = None, device: str | torch.device | None = 
     key = (str(path.resolve()), str(resolved))
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = OnnxPredictor(path) if onnx else Predictor(JointModel.from_pretrained(path), device=resolved)
+            _CACHE[key] = OnnxPredictor(path) if onnx else Predictor(JointModel.from_pretrained(path, for_inference=True), device=resolved)
         predictor = _CACHE[key]
     return predictor
 
