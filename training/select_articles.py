@@ -1,6 +1,9 @@
 """Choose SaudiNewsNet articles for PLOVER annotation: 17 per type by trigger density, plus 28 at random.
 
     python -m training.select_articles CORPUS.jsonl.gz OUT.json
+    # a later round: only unannotated articles of the train split, more for chosen types
+    python -m training.select_articles CORPUS.jsonl.gz OUT.json --seed 2027 --exclude data/annotations/snn_*.jsonl \
+        --split train --per-type 6 --type-count AGREE=22 ... --random 40
 
 Candidate search only: the keywords pick articles likely to hold each type; annotators then label
 every sentence by reading it. Articles of 600-3,500 characters and 5-22 sentences are eligible;
@@ -13,8 +16,10 @@ import json
 import random
 import sys
 
+from nlp.articles import iter_json_lines
 from nlp.data import iter_corpus
 from nlp.preprocess import normalize, split_sentences
+from training.import_annotations import SPLITS, split_of
 
 #: Candidate keywords per type (normalized forms); they only rank articles, never label them.
 KEYS = {
@@ -50,9 +55,18 @@ def eligible_articles(corpus: str) -> list[tuple[str, str, int]]:
     return docs
 
 
-def choose_articles(docs: list[tuple[str, str, int]], seed: int = 2026, per_type: int = 17, n_random: int = 28) -> list[tuple[str, str]]:
-    """(id, reason) pairs: per type, `per_type` of the 60 articles densest in its keywords, plus random ones."""
+def choose_articles(
+    docs: list[tuple[str, str, int]],
+    seed: int = 2026,
+    per_type: int = 17,
+    n_random: int = 28,
+    type_counts: dict[str, int] | None = None,
+    pool_size: int = 60,
+) -> list[tuple[str, str]]:
+    """(id, reason) pairs: per type, `per_type` (or `type_counts[type]`) of the `pool_size` articles densest
+    in its keywords, plus random ones."""
     rng = random.Random(seed)
+    type_counts = type_counts or {}
     chosen: list[tuple[str, str]] = []
     seen_text: set[str] = set()
     for typ, keys in KEYS.items():
@@ -62,7 +76,7 @@ def choose_articles(docs: list[tuple[str, str, int]], seed: int = 2026, per_type
             if hits >= 2:
                 scored.append((hits / n, did, norm))
         scored.sort(reverse=True)
-        pool = scored[:60]
+        pool = scored[:pool_size]
         rng.shuffle(pool)
         k = 0
         for _, did, norm in pool:
@@ -71,7 +85,7 @@ def choose_articles(docs: list[tuple[str, str, int]], seed: int = 2026, per_type
             chosen.append((did, typ))
             seen_text.add(norm[:200])
             k += 1
-            if k == per_type:
+            if k == type_counts.get(typ, per_type):
                 break
         print(typ, len(scored), k, file=sys.stderr)
     rest = [d for d in docs if d[0] not in {c[0] for c in chosen}]
@@ -91,10 +105,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("corpus", help="SaudiNewsNet JSONL(.gz)")
     parser.add_argument("output", help="JSON list of [id, reason] pairs")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--per-type", type=int, default=17)
+    parser.add_argument("--type-count", nargs="*", default=[], metavar="TYPE=N", help="a different count for some types")
+    parser.add_argument("--random", type=int, default=28, help="articles drawn at random besides the per-type ones")
+    parser.add_argument("--pool", type=int, default=60, help="draw each type's articles from this many densest ones")
+    parser.add_argument("--exclude", nargs="*", default=[], help="annotation files (JSONL with ids) whose articles are skipped")
+    parser.add_argument("--split", choices=[name for name, _ in SPLITS], help="only articles whose fixed split is this one")
     args = parser.parse_args(argv)
-    docs = eligible_articles(args.corpus)
+    type_counts = {}
+    for item in args.type_count:
+        name, _, count = item.partition("=")
+        if name not in KEYS or not count.isdigit():
+            parser.error(f"--type-count takes TYPE=N with a PLOVER type, got {item!r}")
+        type_counts[name] = int(count)
+    excluded = {record["id"] for path in args.exclude for _, record in iter_json_lines(path)}
+    docs = [
+        d for d in eligible_articles(args.corpus)
+        if d[0] not in excluded and (args.split is None or split_of(d[0]) == args.split)
+    ]
     print(len(docs), file=sys.stderr)
-    chosen = choose_articles(docs, seed=args.seed)
+    chosen = choose_articles(docs, seed=args.seed, per_type=args.per_type, n_random=args.random, type_counts=type_counts, pool_size=args.pool)
     with open(args.output, "w", encoding="utf-8") as handle:
         json.dump(chosen, handle)
     print(len(chosen), file=sys.stderr)
