@@ -320,11 +320,9 @@ class Predictor:
                 centrality[s_idx] = np.full(len(s.token_ids), -1, dtype=np.int64)
 
         done_sentences = 0
-        for batch_start in range(0, len(order), batch_size):
-            batch = [windows[k] for k in order[batch_start : batch_start + batch_size]]
-            ev, ner = self._forward(
-                [[self._cls] + sentences[i].token_ids[a:b] + [self._sep] for i, a, b in batch]
-            )
+        batches = [[windows[k] for k in order[start : start + batch_size]] for start in range(0, len(order), batch_size)]
+        framed = ([[self._cls] + sentences[i].token_ids[a:b] + [self._sep] for i, a, b in batch] for batch in batches)
+        for batch, (ev, ner) in zip(batches, self._forward_batches(framed)):
             for row, (i, a, b) in enumerate(batch):
                 np.maximum(event_probs[i], ev[row], out=event_probs[i])
                 positions = np.arange(a, b)
@@ -351,6 +349,10 @@ class Predictor:
             ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
         return ids, mask
+
+    def _forward_batches(self, batches: Iterable[list[list[int]]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """`_forward` over batches, results in order (one at a time here; backends may overlap them)."""
+        return map(self._forward, batches)
 
     def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Event probabilities (batch, types) and NER log-probabilities (batch, seq, tags)."""

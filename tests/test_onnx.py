@@ -48,6 +48,19 @@ def _same(a, b) -> bool:
     return np.allclose([e.score for e in a.entities], [e.score for e in b.entities], atol=1e-4)
 
 
+def test_concurrent_workers_give_the_results_of_one(onnx_dir):
+    from nlp.onnx_predictor import OnnxPredictor
+
+    texts = [example_text(), *EXTRA_TEXTS, example_text()[:300], "قال."] * 3
+    one = OnnxPredictor(onnx_dir, batch_size=2, num_threads=1, workers=1)
+    several = OnnxPredictor(onnx_dir, batch_size=2, num_threads=2, workers=3)  # many batches in flight, in order
+    assert several.workers == 3
+    got, expected = several.predict(texts), one.predict(texts)
+    assert all(_same(a, b) for a, b in zip(got, expected)) and len(got) == len(expected)
+    with pytest.raises(ValueError, match="workers"):
+        OnnxPredictor(onnx_dir, workers=0)
+
+
 def test_export_records_a_close_check_and_keeps_settings(onnx_dir, tiny_model):
     info = json.loads((onnx_dir / "export.json").read_text(encoding="utf-8"))
     assert info["format"] == "onnx" and info["quantize"] == "none"
