@@ -63,14 +63,26 @@ class EncoderConfig:
 
 
 def is_plain_bert(raw: Mapping[str, Any]) -> bool:
-    """True for an encoder-only BERT config with absolute positions and an activation this module knows."""
+    """True for an fp32 encoder-only BERT config with absolute positions and an activation this module
+    knows; anything else (including malformed values) is left to transformers, which reports errors."""
+
+    def positive_int(key: str, default: int | None = None) -> bool:
+        value = raw.get(key, default)
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
     required = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    eps = raw.get("layer_norm_eps", 1e-12)
     return (
         raw.get("model_type") == "bert"
-        and all(isinstance(raw.get(key), int) for key in required)
+        and all(positive_int(key) for key in required)
+        and positive_int("max_position_embeddings", 512)
+        and positive_int("type_vocab_size", 2)
         and raw["hidden_size"] % raw["num_attention_heads"] == 0
+        and isinstance(eps, (int, float)) and not isinstance(eps, bool) and eps > 0
         and raw.get("hidden_act", "gelu") in _ACTIVATIONS
         and raw.get("position_embedding_type", "absolute") == "absolute"
+        # transformers builds the encoder in the config's dtype; this module runs fp32 only
+        and all(raw.get(key) in (None, "float32") for key in ("dtype", "torch_dtype"))
         and not raw.get("is_decoder", False)
         and not raw.get("add_cross_attention", False)
         and not raw.get("chunk_size_feed_forward", 0)
@@ -92,9 +104,10 @@ class _Embeddings(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         length = input_ids.shape[1]
-        # every token is of type 0 and positions count from 0, as BertModel does without explicit ids
-        positions = self.position_embeddings.weight[:length] + self.token_type_embeddings.weight[0]
-        return self.LayerNorm(self.word_embeddings(input_ids) + positions)
+        # every token is of type 0 and positions count from 0, as BertModel does without explicit ids;
+        # the same order of additions as BertModel, so results agree to the last bit on CPU
+        embeddings = self.word_embeddings(input_ids) + self.token_type_embeddings.weight[0]
+        return self.LayerNorm(embeddings + self.position_embeddings.weight[:length])
 
 
 class _Dense(nn.Module):

@@ -115,11 +115,13 @@ def frame_token_ids(tokenizer: Any) -> tuple[int, int]:
 
 
 def private_backend(tokenizer: Any) -> Any:
-    """An independent copy of a fast tokenizer's Rust backend, without truncation or padding: calling the
-    transformers tokenizer with truncation or padding changes its shared backend's settings."""
+    """An independent copy of a fast tokenizer's Rust backend (or of a `tokenizers.Tokenizer`), without
+    truncation or padding: calling the transformers tokenizer with truncation or padding changes its
+    shared backend's settings."""
     from tokenizers import Tokenizer
 
-    backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    source = tokenizer if isinstance(tokenizer, Tokenizer) else tokenizer.backend_tokenizer
+    backend = Tokenizer.from_str(source.to_str())
     backend.no_truncation()
     backend.no_padding()
     return backend
@@ -143,46 +145,49 @@ def token_frame(tokenizer: Any) -> TokenFrame:
     return TokenFrame(private_backend(tokenizer), cls_id, sep_id, pad_id)
 
 
+#: tokenizer classes whose saved tokenizer.json transformers 5 uses as is (other classes rebuild the backend)
+_PLAIN_TOKENIZER_CLASSES = ("TokenizersBackend", "PreTrainedTokenizerFast")
+_SPECIAL_TOKEN_KEYS = ("cls_token", "sep_token", "pad_token", "bos_token", "eos_token", "unk_token", "mask_token")
+
+
 def read_token_frame(directory: str | os.PathLike[str]) -> TokenFrame | None:
     """The TokenFrame of a saved tokenizer read with the `tokenizers` library alone (no transformers import,
-    a faster start); None when the files do not name the special tokens plainly."""
+    a faster start). None unless transformers would use the same backend and ids unchanged: a plain
+    fast-tokenizer class, no special_tokens_map.json, every named special token an added token."""
     from tokenizers import Tokenizer
 
     directory = Path(directory)
-    path = directory / "tokenizer.json"
-    if not path.is_file():
+    path, config_path = directory / "tokenizer.json", directory / "tokenizer_config.json"
+    if not path.is_file() or not config_path.is_file() or (directory / "special_tokens_map.json").exists():
         return None
-    named: dict[str, Any] = {}
-    for name in ("tokenizer_config.json", "special_tokens_map.json"):  # the second overrides, as in transformers
-        extra = directory / name
-        if extra.is_file():
-            try:
-                values = json.loads(extra.read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise ValueError(f"{extra} is not valid JSON: {err}") from err
-            if isinstance(values, dict):
-                named.update(values)
+    try:
+        named = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{config_path} is not valid JSON: {err}") from err
+    if not isinstance(named, dict) or named.get("tokenizer_class") not in _PLAIN_TOKENIZER_CLASSES:
+        return None
     try:
         backend = Tokenizer.from_file(str(path))
     except Exception as err:  # the Rust library raises its own exception type
         raise ValueError(f"{path} could not be loaded as a tokenizer: {err}") from err
     backend.no_truncation()
     backend.no_padding()
-
-    def token_id(*keys: str) -> int | None:
-        for key in keys:
-            token = named.get(key)
-            if isinstance(token, dict):  # an AddedToken written out in full
-                token = token.get("content")
-            if isinstance(token, str) and backend.token_to_id(token) is not None:
-                return int(backend.token_to_id(token))
-        return None
-
-    cls_id, sep_id = token_id("cls_token", "bos_token"), token_id("sep_token", "eos_token")
+    added = {token.content: index for index, token in backend.get_added_tokens_decoder().items()}
+    ids: dict[str, int] = {}
+    for key in _SPECIAL_TOKEN_KEYS:
+        token = named.get(key)
+        if isinstance(token, dict):  # an AddedToken written out in full
+            token = token.get("content")
+        if token is None:
+            continue
+        if not isinstance(token, str) or token not in added:
+            return None  # transformers would add or reinterpret it
+        ids[key] = int(added[token])
+    cls_id = ids.get("cls_token", ids.get("bos_token"))
+    sep_id = ids.get("sep_token", ids.get("eos_token"))
     if cls_id is None or sep_id is None:
         return None
-    pad_id = token_id("pad_token")
-    return TokenFrame(backend, cls_id, sep_id, 0 if pad_id is None else pad_id)
+    return TokenFrame(backend, cls_id, sep_id, ids.get("pad_token", 0))
 
 
 def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:
@@ -269,7 +274,7 @@ class JointModel(nn.Module):
     def __init__(self, encoder: nn.Module, tokenizer: Any, settings: ModelSettings | None = None):
         super().__init__()
         self.settings = settings or ModelSettings()
-        if not isinstance(tokenizer, (str, Path)) and not getattr(tokenizer, "is_fast", False):
+        if not isinstance(tokenizer, Path) and not getattr(tokenizer, "is_fast", False):
             raise TypeError(
                 "the joint model needs a fast (Rust) tokenizer for word alignment; "
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True)"
@@ -277,6 +282,7 @@ class JointModel(nn.Module):
         self.encoder = encoder
         # a directory (set by from_pretrained for inference) is loaded with transformers on first use
         self._tokenizer = tokenizer
+        self._frame: TokenFrame | None = None  # read at loading for inference, without transformers
         self.lexicon_yaml: str | None = None  # trigger lexicon (YAML text) for settings.lexicon_types
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(self.settings.dropout)
@@ -285,17 +291,23 @@ class JointModel(nn.Module):
 
     @property
     def tokenizer(self) -> Any:
-        """The transformers fast tokenizer (loaded on first use when the model was loaded for inference)."""
-        if isinstance(self._tokenizer, (str, Path)):
+        """The transformers fast tokenizer; a model loaded for inference reads it from its directory on first
+        use (saving or exporting such a model needs that directory to be still there)."""
+        if isinstance(self._tokenizer, Path):
             self._tokenizer = load_tokenizer(self._tokenizer)
         return self._tokenizer
 
+    @tokenizer.setter
+    def tokenizer(self, tokenizer: Any) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise TypeError("the joint model needs a fast (Rust) tokenizer for word alignment")
+        self._tokenizer, self._frame = tokenizer, None
+
     def token_frame(self) -> TokenFrame:
         """Backend tokenizer and framing ids for inference (a fresh private backend on each call)."""
-        if isinstance(self._tokenizer, (str, Path)):
-            frame = read_token_frame(self._tokenizer)
-            if frame is not None:
-                return frame
+        if self._frame is not None:
+            frame = self._frame
+            return TokenFrame(private_backend(frame.backend), frame.cls_id, frame.sep_id, frame.pad_id)
         return token_frame(self.tokenizer)
 
     # ---- construction -------------------------------------------------------------------
@@ -341,13 +353,13 @@ class JointModel(nn.Module):
                 )
         settings = read_settings(directory)
         encoder = _light_encoder(directory) if for_inference else None
-        if encoder is not None and read_token_frame(directory) is not None:
-            tokenizer: Any = directory  # loaded on first use of .tokenizer; inference needs only the frame
-        else:
-            tokenizer = load_tokenizer(directory)
+        frame = read_token_frame(directory) if encoder is not None else None
+        # with a frame, inference needs no transformers tokenizer: loaded on first use of .tokenizer only
+        tokenizer: Any = directory if frame is not None else load_tokenizer(directory)
         if encoder is None:
             encoder = _transformers_encoder(directory)
         model = cls(encoder, tokenizer, settings)
+        model._frame = frame
         weights_path = directory / WEIGHTS_FILE
         try:
             state = load_file(str(weights_path))

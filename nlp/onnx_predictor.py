@@ -55,9 +55,10 @@ class OnnxPredictor(Predictor):
         num_threads: int | None = None,
         workers: int | None = None,
     ):
-        """`num_threads` CPU threads in all (default: torch's thread count), shared by `workers` batches run at
-        once (default: one per thread; on 2 cores two single-thread calls ran about 12% faster than one
-        two-thread call, as small batches keep one thread of onnxruntime idle in its serial parts)."""
+        """`num_threads` CPU threads (default: torch's thread count), split between `workers` batches run at
+        once, each call with `num_threads // workers` threads (at least one). Default: two workers when there
+        are two threads or more (on 2 cores two single-thread calls ran about 12% faster than one two-thread
+        call: with small batches onnxruntime leaves a thread idle in its serial parts)."""
         try:
             import onnxruntime as ort
         except ImportError as err:
@@ -74,8 +75,9 @@ class OnnxPredictor(Predictor):
         threads = num_threads or torch.get_num_threads()
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
-        self.workers = threads if workers is None else workers
-        self._pool: ThreadPoolExecutor | None = None
+        self.workers = min(2, threads) if workers is None else workers
+        # threads start on first use; a shared pool, so that predictors used from several threads stay bounded
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="nlp-onnx") if self.workers > 1 else None
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads // self.workers)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -101,18 +103,20 @@ class OnnxPredictor(Predictor):
     def _forward_batches(self, batches: Iterable[list[list[int]]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Up to `workers` onnxruntime calls at once (it releases the GIL), results in order; the look-ahead
         is bounded so that memory stays flat on long texts."""
-        if self.workers == 1:
+        if self._pool is None:
             yield from map(self._forward, batches)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="nlp-onnx")
         pending: deque = deque()
-        for batch in batches:
-            pending.append(self._pool.submit(self._forward, batch))
-            if len(pending) > 2 * self.workers:
+        try:
+            for batch in batches:
+                pending.append(self._pool.submit(self._forward, batch))
+                if len(pending) > 2 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        finally:  # the caller stopped early or a batch failed: drop what has not started
+            for future in pending:
+                future.cancel()
 
     def _forward(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         ids, mask = self._pad_batch(sequences)

@@ -57,3 +57,13 @@ def test_checker_names_each_problem(tmp_path):
     problems = check_sheet(str(batch), str(sheet))
     assert any("BOMBING" in p for p in problems)
     assert any("جدة" in p for p in problems)  # an entity text that is not in its sentence
+
+
+def test_checker_stops_at_a_sheet_in_another_order(tmp_path):
+    corpus = _corpus(tmp_path)
+    (batch,) = make_batches(["snn-a", "snn-b"], str(corpus), tmp_path / "round", n_batches=1, entities=0)
+    sheet = tmp_path / "sheet.jsonl"
+    _sheet(batch, sheet, {}, {})
+    lines = sheet.read_text(encoding="utf-8").splitlines()
+    sheet.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+    assert check_sheet(str(batch), str(sheet)) == ["the sheet must list the batch's 2 article ids in the same order, one object per line"]

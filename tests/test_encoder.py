@@ -53,6 +53,11 @@ def test_only_plain_bert_configs_are_taken():
     assert not is_plain_bert({**base, "hidden_act": "silu"})
     assert not is_plain_bert({**base, "is_decoder": True})
     assert not is_plain_bert({**base, "num_attention_heads": 3})
+    assert not is_plain_bert({**base, "num_attention_heads": 0})
+    assert not is_plain_bert({**base, "hidden_size": True})
+    assert not is_plain_bert({**base, "layer_norm_eps": "small"})
+    assert not is_plain_bert({**base, "dtype": "bfloat16"})  # transformers would run it in bf16
+    assert is_plain_bert({**base, "dtype": "float32"})
     assert EncoderConfig.from_dict({**base, "model_type": "electra"}) is None
 
 
@@ -66,13 +71,25 @@ def test_token_frame_read_directly_equals_transformers(tiny_model_dir):
     assert direct.backend.to_str() == via_transformers.backend.to_str()
 
 
-def test_token_frame_falls_back_without_named_tokens(tiny_model_dir, tmp_path):
+def test_token_frame_falls_back_where_transformers_would_differ(tiny_model_dir, tmp_path):
     (tmp_path / "tokenizer.json").write_bytes((tiny_model_dir / "tokenizer.json").read_bytes())
-    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"cls_token": "[NOT-IN-VOCAB]"}), encoding="utf-8")
-    assert read_token_frame(tmp_path) is None  # the caller then loads the tokenizer with transformers
+    config = json.loads((tiny_model_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+
+    def frame_with(values, special_map=None):
+        (tmp_path / "tokenizer_config.json").write_text(json.dumps({**config, **values}), encoding="utf-8")
+        (tmp_path / "special_tokens_map.json").unlink(missing_ok=True)
+        if special_map is not None:
+            (tmp_path / "special_tokens_map.json").write_text(json.dumps(special_map), encoding="utf-8")
+        return read_token_frame(tmp_path)
+
+    assert frame_with({}) is not None
+    # None: the caller then loads the tokenizer with transformers, which adds, rebuilds or overrides
+    assert frame_with({"cls_token": "[NOT-IN-VOCAB]"}) is None
+    assert frame_with({"tokenizer_class": "BertTokenizer"}) is None
+    assert frame_with({}, special_map={"cls_token": "[SEP]"}) is None
     (tmp_path / "tokenizer.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(ValueError, match="tokenizer.json"):
-        read_token_frame(tmp_path)
+        frame_with({})
 
 
 def test_inference_loading_gives_the_same_predictions(tiny_model_dir):
@@ -91,6 +108,19 @@ def test_inference_loading_gives_the_same_predictions(tiny_model_dir):
     scores = [p for s in got.sentences for _, p in s.events] + [e.score for e in got.entities]
     reference = [p for s in expected.sentences for _, p in s.events] + [e.score for e in expected.entities]
     assert scores == pytest.approx(reference, abs=1e-5)
+
+
+def test_inference_loaded_model_keeps_its_tokenizer_frame(tiny_model_dir, tmp_path):
+    import shutil
+
+    from nlp.predictor import Predictor
+
+    shutil.copytree(tiny_model_dir, tmp_path / "copy")
+    light = JointModel.from_pretrained(tmp_path / "copy", for_inference=True)
+    shutil.rmtree(tmp_path / "copy")  # predicting needs nothing more from the directory
+    expected = Predictor(JointModel.from_pretrained(tiny_model_dir, for_inference=True)).predict(example_text())
+    got = Predictor(light).predict(example_text())
+    assert [(e.start, e.end, e.label) for e in got.entities] == [(e.start, e.end, e.label) for e in expected.entities]
 
 
 def test_inference_loaded_model_saves_and_reloads(tiny_model_dir, tmp_path):

@@ -30,6 +30,8 @@ def make_batches(chosen: list[str], corpus: str, out_dir: Path, n_batches: int, 
     missing = sorted(wanted - set(docs))
     if missing:
         raise ValueError(f"ids not found in {corpus}: {missing[:5]}")
+    if n_batches < 1:
+        raise ValueError(f"n_batches must be at least 1, got {n_batches}")
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for b in range(n_batches):
@@ -55,12 +57,16 @@ def check_sheet(batch_path: str, sheet_path: str) -> list[str]:
         sheet = [record for _, record in iter_json_lines(sheet_path)]
     except ValueError as err:
         return [str(err)]
+    if [r.get("id") if isinstance(r, dict) else None for r in sheet] != [r["id"] for r in batch]:
+        return [f"the sheet must list the batch's {len(batch)} article ids in the same order, one object per line"]
     problems = []
-    if [r.get("id") for r in sheet] != [r["id"] for r in batch]:
-        problems.append(f"the sheet must list the batch's {len(batch)} article ids in the same order")
     for article, record in zip(batch, sheet):
         where = f"{sheet_path}: article {article['id']}"
-        indices = [s.get("i") for s in record.get("sentences", [])]
+        sentences, mentions = record.get("sentences", []), record.get("entities", [])
+        if not isinstance(sentences, list) or not isinstance(mentions, list) or not all(isinstance(x, dict) for x in sentences + mentions):
+            problems.append(f"{where}: sentences and entities must be lists of objects")
+            continue
+        indices = [s.get("i") for s in sentences]
         if indices != list(range(len(article["sentences"]))):
             problems.append(f"{where}: sentences must be i = 0..{len(article['sentences']) - 1} in order, got {indices}")
             continue
@@ -71,7 +77,6 @@ def check_sheet(batch_path: str, sheet_path: str) -> list[str]:
         if article["tag_entities"] != ("entities" in record):
             problems.append(f"{where}: " + ("entities are required" if article["tag_entities"] else "no entities for this article"))
             continue
-        mentions = record.get("entities", [])
         bad = [m for m in mentions if m.get("label") not in ENTITY_LABELS or not isinstance(m.get("i"), int)
                or not 0 <= m["i"] < len(indices) or not isinstance(m.get("text"), str) or not m["text"].strip()]
         if bad:

@@ -80,22 +80,22 @@ def choose_articles(
         rng.shuffle(pool)
         k = 0
         for _, did, norm in pool:
+            if k >= type_counts.get(typ, per_type):
+                break
             if did in {c[0] for c in chosen} or norm[:200] in seen_text:
                 continue  # no article twice, no near-duplicate (same opening)
             chosen.append((did, typ))
             seen_text.add(norm[:200])
             k += 1
-            if k == type_counts.get(typ, per_type):
-                break
         print(typ, len(scored), k, file=sys.stderr)
     rest = [d for d in docs if d[0] not in {c[0] for c in chosen}]
-    for did, norm, _ in rng.sample(rest, 80):
+    for did, norm, _ in rng.sample(rest, min(len(rest), max(80, 2 * n_random))):
+        if sum(1 for c in chosen if c[1] == "random") >= n_random:
+            break
         if norm[:200] in seen_text:
             continue
         chosen.append((did, "random"))
         seen_text.add(norm[:200])
-        if sum(1 for c in chosen if c[1] == "random") == n_random:
-            break
     rng.shuffle(chosen)
     return chosen
 
