@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -306,8 +306,7 @@ class JointModel(nn.Module):
     def token_frame(self) -> TokenFrame:
         """Backend tokenizer and framing ids for inference (a fresh private backend on each call)."""
         if self._frame is not None:
-            frame = self._frame
-            return TokenFrame(private_backend(frame.backend), frame.cls_id, frame.sep_id, frame.pad_id)
+            return replace(self._frame, backend=private_backend(self._frame.backend))
         return token_frame(self.tokenizer)
 
     # ---- construction -------------------------------------------------------------------
