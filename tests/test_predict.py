@@ -83,14 +83,15 @@ def _signature(result: DocumentPrediction):
     return (
         [(s.start, s.end, tuple(label for label, _ in s.events)) for s in result.sentences],
         [(e.start, e.end, e.label) for e in result.entities],
-        [score for s in result.sentences for _, score in s.events],
+        [score for s in result.sentences for _, score in s.events] + [e.score for e in result.entities],
     )
 
 
 def _same(a: DocumentPrediction, b: DocumentPrediction) -> None:
+    """Same spans and labels; scores equal up to one step of their 4-decimal rounding (batch shapes change the float sums)."""
     sa, sb = _signature(a), _signature(b)
     assert sa[:2] == sb[:2]
-    assert sa[2] == pytest.approx(sb[2], abs=1e-4)
+    assert sa[2] == pytest.approx(sb[2], abs=2e-4)
 
 
 def test_batch_equals_single(predictor):
@@ -251,7 +252,9 @@ def test_long_documents_are_cut_into_pieces_with_the_same_results(predictor, mon
     whole = predictor.predict(texts, errors="skip")
     monkeypatch.setattr(module, "CHUNK_SENTENCES", 4)  # the long documents span several chunks
     cut = predictor.predict(texts, errors="skip")
-    assert [d.to_dict() for d in cut] == [d.to_dict() for d in whole]
+    assert [d.error for d in cut] == [d.error for d in whole]
+    for piecewise, at_once in zip(cut, whole):
+        _same(piecewise, at_once)
     assert len(cut[0].sentences) == 33 and cut[3].error is not None
 
 
