@@ -113,3 +113,29 @@ def test_silver_sentences_are_masked_and_down_weighted(tmp_path, tiny_model):
     assert batch["example_weights"].tolist() == [0.25, 0.25]
     out = tiny_model(batch["input_ids"], batch["attention_mask"], event_labels=labels, example_weights=batch["example_weights"])
     assert out.event_loss is not None and torch.isfinite(out.event_loss)
+
+
+def test_events_only_files_keep_their_events_and_drop_their_entities(tmp_path):
+    import gzip
+
+    from nlp.preprocess import NormalizationConfig
+    from training.train import TrainConfig, split_data
+
+    corpus = tmp_path / "corpus.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب. ورحب الوزير بالقرار."}, ensure_ascii=False) + "\n")
+    annotations = tmp_path / "gold.jsonl"
+    annotations.write_text(
+        json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}, {"start": 19, "end": 39, "events": ["SUPPORT"]}],
+                    "entities": [{"start": 14, "end": 17, "label": "LOC"}]})
+        + "\n",
+        encoding="utf-8",
+    )
+    normalization = NormalizationConfig()
+    both, _ = split_data(TrainConfig(standoff_train=[str(annotations)], corpus=str(corpus), dev_fraction=0), normalization)
+    assert [e.events for e in both] == [["ASSAULT"], ["SUPPORT"]] and both[0].tags == ["O", "O", "B-LOC", "O"]
+    config = TrainConfig(standoff_train=[str(annotations)], standoff_events_only=[str(annotations)], corpus=str(corpus), dev_fraction=0)
+    events_only, _ = split_data(config, normalization)
+    assert [e.events for e in events_only] == [["ASSAULT"], ["SUPPORT"]] and all(e.tags is None for e in events_only)
+    with pytest.raises(ValueError, match="not in standoff_train"):
+        TrainConfig(standoff_train=[str(annotations)], standoff_events_only=["other.jsonl"])

@@ -56,6 +56,8 @@ class TrainConfig:
     articles_dev: list[str] = field(default_factory=list)
     standoff_train: list[str] = field(default_factory=list)  # standoff annotations (ids + offsets)
     standoff_dev: list[str] = field(default_factory=list)
+    # standoff_train files whose entity layer is left out (their events are still used)
+    standoff_events_only: list[str] = field(default_factory=list)
     corpus: str | list[str] | None = None  # corpus (or corpora) holding the standoff annotations' text
     silver_train: list[str] = field(default_factory=list)  # silver standoff files (python -m training.silver)
     silver_types: list[str] = field(default_factory=list)  # event types whose silver labels are trusted (empty: all)
@@ -91,6 +93,9 @@ class TrainConfig:
             raise ValueError("batch_size, grad_accum and eval_every must be positive")
         if not (self.ner_train or self.articles_train or self.standoff_train or self.init_model):
             raise ValueError("no training data: set ner_train, articles_train or standoff_train")
+        unknown = sorted(set(self.standoff_events_only) - set(self.standoff_train))
+        if unknown:
+            raise ValueError(f"standoff_events_only lists files that are not in standoff_train: {unknown}")
 
 
 def _path(p: str) -> str:
@@ -112,6 +117,9 @@ def split_data(config: TrainConfig, normalization: NormalizationConfig) -> tuple
     ):
         for path in train_files:
             examples = load_examples(**{kind: [_path(path)]}, corpus=corpus, normalization=normalization)
+            if kind == "standoff" and path in config.standoff_events_only:
+                for example in examples:
+                    example.tags = None
             if not dev_files and config.dev_fraction > 0:
                 cut = len(examples) - max(1, int(round(len(examples) * config.dev_fraction)))
                 train += examples[:cut]
