@@ -1,3 +1,4 @@
+import gzip
 import json
 import os
 import signal
@@ -83,14 +84,18 @@ def test_config_errors_are_reported(tmp_path):
     assert proc.returncode == 2 and b"unknown option(s) ['learning_rat']" in proc.stderr
 
 
-def test_silver_sentences_are_masked_and_down_weighted(tmp_path, tiny_model):
-    import gzip
-
-    from training.train import TrainConfig, collate, encode, silver_examples
-
+def write_corpus(tmp_path):
+    """A one-article gzipped JSONL corpus (id d1) for standoff annotations."""
     corpus = tmp_path / "corpus.jsonl.gz"
     with gzip.open(corpus, "wt", encoding="utf-8") as handle:
         handle.write(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب. ورحب الوزير بالقرار."}, ensure_ascii=False) + "\n")
+    return corpus
+
+
+def test_silver_sentences_are_masked_and_down_weighted(tmp_path, tiny_model):
+    from training.train import TrainConfig, collate, encode, silver_examples
+
+    corpus = write_corpus(tmp_path)
     silver = tmp_path / "silver.jsonl"
     silver.write_text(
         json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}, {"start": 19, "end": 39, "events": ["SUPPORT"]}]})
@@ -116,14 +121,10 @@ def test_silver_sentences_are_masked_and_down_weighted(tmp_path, tiny_model):
 
 
 def test_events_only_files_keep_their_events_and_drop_their_entities(tmp_path):
-    import gzip
-
     from nlp.preprocess import NormalizationConfig
     from training.train import TrainConfig, split_data
 
-    corpus = tmp_path / "corpus.jsonl.gz"
-    with gzip.open(corpus, "wt", encoding="utf-8") as handle:
-        handle.write(json.dumps({"id": "d1", "text": "قصفت الطائرات حلب. ورحب الوزير بالقرار."}, ensure_ascii=False) + "\n")
+    corpus = write_corpus(tmp_path)
     annotations = tmp_path / "gold.jsonl"
     annotations.write_text(
         json.dumps({"id": "d1", "sentences": [{"start": 0, "end": 18, "events": ["ASSAULT"]}, {"start": 19, "end": 39, "events": ["SUPPORT"]}],
