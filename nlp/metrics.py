@@ -76,11 +76,13 @@ def entity_scores(
     return {"micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())), "per_type": per_type}
 
 
-def f1_by_threshold(scores, gold, grid):
-    """F1 of the rule `score >= t` against boolean `gold`, for each threshold t of `grid` (numpy arrays)."""
+def f1_by_threshold(scores, gold, grid, forced=None):
+    """F1 of the rule `score >= t` (or `forced`) against boolean `gold`, for each threshold t of `grid`."""
     import numpy as np
 
     predicted = np.asarray(scores)[None, :] >= np.asarray(grid)[:, None]  # (grid, n)
+    if forced is not None:
+        predicted = predicted | np.asarray(forced, dtype=bool)[None, :]
     gold = np.asarray(gold, dtype=bool)[None, :]
     tp = (predicted & gold).sum(1)
     fp = (predicted & ~gold).sum(1)
@@ -88,25 +90,75 @@ def f1_by_threshold(scores, gold, grid):
     return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
 
 
-def tune_thresholds(
-    probs, gold, event_types: Sequence[str], default: float = 0.5, grid: Sequence[float] | None = None
-) -> dict[str, float]:
-    """Per-type decision thresholds that maximize each type's F1 on held-out data.
+def shared_threshold(probs, gold, grid: Sequence[float] | None = None, default: float = 0.5, forced=None) -> float:
+    """The one threshold, used for every type, that maximizes micro-F1 on held-out data.
 
-    `probs` and `gold` are (n_sentences, n_types) arrays; a type with no positive example keeps
-    `default`. Ties go to the threshold closest to `default`.
+    `forced` (same shape as `gold`, optional) marks decisions already made positive by another rule,
+    such as the trigger lexicon. Ties go to the threshold closest to `default`.
     """
     import numpy as np
 
     probs = np.asarray(probs, dtype=np.float64)
     gold = np.asarray(gold) > 0.5
-    grid = np.asarray(grid if grid is not None else np.round(np.arange(0.05, 0.951, 0.05), 2))
+    forced = np.zeros_like(gold) if forced is None else np.asarray(forced, dtype=bool)
+    grid = _grid(grid)
+    f1 = []
+    for t in grid:
+        predicted = (probs >= t) | forced
+        tp = int((predicted & gold).sum())
+        f1.append(2 * tp / max(2 * tp + int((predicted & ~gold).sum()) + int((~predicted & gold).sum()), 1))
+    f1 = np.asarray(f1)
+    best = np.flatnonzero(np.isclose(f1, f1.max()))
+    return float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+
+
+def _grid(grid: Sequence[float] | None):
+    import numpy as np
+
+    return np.asarray(grid if grid is not None else np.round(np.arange(0.05, 0.951, 0.05), 2))
+
+
+def tune_thresholds(
+    probs,
+    gold,
+    event_types: Sequence[str],
+    default: float = 0.5,
+    grid: Sequence[float] | None = None,
+    prior_strength: float = 0.0,
+    forced=None,
+) -> dict[str, float]:
+    """Per-type decision thresholds that maximize each type's F1 on held-out data.
+
+    `probs` and `gold` are (n_sentences, n_types) arrays; a type with no positive example keeps
+    `default`. Ties go to the threshold closest to `default`. With `prior_strength` k > 0, a type
+    with n positives gets (n * own + k * shared) / (n + k), rounded to the grid, where `shared` is
+    the single threshold best for micro-F1 over all types: rare types, whose own optimum is noise,
+    stay near the shared one. `forced` marks decisions another rule (the lexicon) already made.
+    """
+    import numpy as np
+
+    probs = np.asarray(probs, dtype=np.float64)
+    gold = np.asarray(gold) > 0.5
+    forced = np.zeros_like(gold) if forced is None else np.asarray(forced, dtype=bool)
+    if probs.shape != gold.shape or forced.shape != gold.shape or probs.ndim != 2 or probs.shape[1] != len(event_types):
+        raise ValueError(
+            f"probs {probs.shape}, gold {gold.shape} and forced {forced.shape} must all be (n_sentences, {len(event_types)})"
+        )
+    if prior_strength < 0:
+        raise ValueError(f"prior_strength must be >= 0, got {prior_strength}")
+    grid = _grid(grid)
+    shared = shared_threshold(probs, gold, grid, default, forced) if prior_strength > 0 and gold.any() else default
     thresholds = {}
     for j, name in enumerate(event_types):
-        if not gold[:, j].any():
-            thresholds[name] = default
+        n = int(gold[:, j].sum())
+        if n == 0:
+            thresholds[name] = shared
             continue
-        f1 = f1_by_threshold(probs[:, j], gold[:, j], grid)
+        f1 = f1_by_threshold(probs[:, j], gold[:, j], grid, forced[:, j])
         best = np.flatnonzero(np.isclose(f1, f1.max()))
-        thresholds[name] = float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+        own = float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+        if prior_strength > 0:
+            mixed = (n * own + prior_strength * shared) / (n + prior_strength)
+            own = float(grid[np.argmin(np.abs(grid - mixed))])
+        thresholds[name] = own
     return thresholds

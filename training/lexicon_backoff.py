@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
-
-import torch
 
 from nlp.data import read_standoff
 from nlp.lexicon import Lexicon
 from nlp.metrics import event_scores
-from nlp.model import WEIGHTS_FILE, JointModel
+from nlp.model import JointModel
 from nlp.predictor import Predictor
+from training.model_files import resave
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,18 +53,6 @@ def choose_types(model: JointModel, articles, lexicon: Lexicon, min_gain: float 
     return chosen, table
 
 
-def _stored_dtype(weights: Path) -> torch.dtype:
-    """The floating dtype of a saved weights file (the shipped model is fp16), so re-saving keeps it."""
-    from safetensors import safe_open
-
-    with safe_open(str(weights), "pt") as handle:
-        for key in handle.keys():
-            tensor = handle.get_slice(key)
-            if tensor.get_dtype() in ("F16", "BF16", "F32"):
-                return {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32}[tensor.get_dtype()]
-    return torch.float32
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model directory; updated in place unless --output is given")
@@ -86,11 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {t} | {row['support']} | {row['model_f1']:.2f} | {row['union_f1']:.2f} | {'yes' if t in chosen else ''} |")
     model.settings.lexicon_types = chosen
     model.lexicon_yaml = text if chosen else None
-    out = Path(args.output or args.model)
-    model.save_pretrained(out, dtype=_stored_dtype(Path(args.model) / WEIGHTS_FILE))
-    for extra in ("dev_report.json",):
-        if (Path(args.model) / extra).is_file() and out.resolve() != Path(args.model).resolve():
-            shutil.copy(Path(args.model) / extra, out / extra)
+    out = resave(model, args.model, args.output)
     report_path = out / "lexicon_backoff.json"
     report_path.write_text(json.dumps({"lexicon_types": chosen, "min_gain": args.min_gain, "dev": args.dev, "per_type": table}, indent=2) + "\n")
     print(f"lexicon types {chosen} stored in {out}")
