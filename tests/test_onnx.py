@@ -143,11 +143,13 @@ def test_cli_export_then_predict(tiny_model_dir, tmp_path):
     env = {"PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"}
     out = tmp_path / "exported"
     proc = subprocess.run(
-        [sys.executable, "-m", "nlp", "export", "--format", "onnx", "--model", str(tiny_model_dir), "--out", str(out), "--quantize", "int8"],
+        [sys.executable, "-m", "nlp", "export", "--format", "onnx", "--model", str(tiny_model_dir), "--out", str(out), "--quantize", "int8",
+         "--fp32-layers", "1"],
         capture_output=True, cwd=REPO, env=env, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"quantize=int8" in proc.stderr
+    assert len(json.loads((out / "export.json").read_text(encoding="utf-8"))["fp32_feed_forward_layers"]) == 1
     proc = subprocess.run(
         [sys.executable, "-m", "nlp", "predict", str(EXAMPLE), "--model", str(out)],
         capture_output=True, cwd=REPO, env=env, timeout=300,
