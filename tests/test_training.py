@@ -140,3 +140,10 @@ def test_events_only_files_keep_their_events_and_drop_their_entities(tmp_path):
     assert [e.events for e in events_only] == [["ASSAULT"], ["SUPPORT"]] and all(e.tags is None for e in events_only)
     with pytest.raises(ValueError, match="not in standoff_train"):
         TrainConfig(standoff_train=[str(annotations)], standoff_events_only=["other.jsonl"])
+
+
+def test_negative_threshold_prior_is_rejected():
+    from training.train import TrainConfig
+
+    with pytest.raises(ValueError, match="threshold_prior_strength"):
+        TrainConfig(ner_train=["x.txt"], threshold_prior_strength=-1)

@@ -79,6 +79,9 @@ class TrainConfig:
     patience: int = 5  # evaluations without improvement before stopping; 0 = never stop early
     event_loss_weight: float = 1.0
     ner_loss_weight: float = 1.0
+    # dev-tuned event thresholds: a type with n dev positives gets (n * own + k * shared) / (n + k), so rare
+    # types stay near the one threshold best for all (nlp.metrics.tune_thresholds); 0 = each type on its own
+    threshold_prior_strength: float = 10.0
     seed: int = 42
     mixed_precision: str = "auto"  # auto (bf16 on a GPU that has it, else fp32), no, bf16, fp16
     num_threads: int = 0  # CPU threads; 0 = all cores
@@ -89,6 +92,8 @@ class TrainConfig:
             raise ValueError("mixed_precision must be auto, no, bf16 or fp16")
         if self.save_dtype not in ("float32", "float16"):
             raise ValueError("save_dtype must be float32 or float16")
+        if self.threshold_prior_strength < 0:
+            raise ValueError(f"threshold_prior_strength must be >= 0, got {self.threshold_prior_strength}")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
             raise ValueError("batch_size, grad_accum and eval_every must be positive")
         if not (self.ner_train or self.articles_train or self.standoff_train or self.init_model):
@@ -229,7 +234,9 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -
 
 
 @torch.no_grad()
-def dev_scores(model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int) -> dict[str, Any]:
+def dev_scores(
+    model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int, prior_strength: float = 0.0
+) -> dict[str, Any]:
     """Entity F1 (exact word spans) and event micro-F1 at thresholds tuned on these examples."""
     model.eval()
     device = model.device
@@ -259,7 +266,7 @@ def dev_scores(model: JointModel, examples: list[Example], features: list[dict[s
     if with_events:
         types = model.settings.event_types
         gold_matrix = np.asarray([[1.0 if t in examples[i].events else 0.0 for t in types] for i in with_events])
-        thresholds = tune_thresholds(probs[with_events], gold_matrix, types)
+        thresholds = tune_thresholds(probs[with_events], gold_matrix, types, prior_strength=prior_strength)
         cut = np.asarray([thresholds[t] for t in types])
         predicted = [{t for t, p, c in zip(types, probs[i], cut) if p >= c} for i in with_events]
         report["events"] = event_scores([set(examples[i].events) for i in with_events], predicted, types)
@@ -397,7 +404,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         """Evaluate on dev, keep the best model; returns True when training should stop early."""
         stop = False
         if main:
-            report = dev_scores(raw_model, dev_examples, dev_features, config.batch_size * 2) if dev_features else {"score": 0.0}
+            report = dev_scores(raw_model, dev_examples, dev_features, config.batch_size * 2, config.threshold_prior_strength) if dev_features else {"score": 0.0}
             record = {"step": state["global_step"], "dev_score": report["score"]}
             if "entities" in report:
                 record["dev_entity_f1"] = report["entities"]["micro"]["f1"]
