@@ -190,6 +190,8 @@ def _cmd_export(args: argparse.Namespace) -> None:
     from .predictor import default_model_path
 
     model = args.model or str(default_model_path())
+    if args.fp32_layers is not None and args.quantize != "int8":
+        raise CliError(f"--fp32-layers only applies to --quantize int8 (got --quantize {args.quantize})")
     layers = {} if args.fp32_layers is None else {"fp32_layers": args.fp32_layers}
     out = export_onnx(model, args.out, quantize=None if args.quantize == "none" else args.quantize,
                       calibration=args.calibration, **layers)

@@ -106,3 +106,16 @@ class Lexicon:
                 found.append(name)
                 break
         return found
+
+
+def model_lexicon(lexicon_yaml: str | None, lexicon_types: Iterable[str], normalization) -> "Lexicon | None":
+    """The trigger lexicon a model stores, restricted to its `lexicon_types` (None when it lists none).
+
+    One place for what predict() applies, so tools that replay its decisions see the same hits.
+    """
+    types = sorted(set(lexicon_types))
+    if not types:
+        return None
+    if lexicon_yaml is None:
+        raise ValueError(f"the model lists lexicon_types {types} but holds no lexicon")
+    return Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=normalization).only(types)

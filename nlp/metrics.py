@@ -98,24 +98,24 @@ def shared_threshold(probs, gold, grid: Sequence[float] | None = None, default: 
     """
     import numpy as np
 
-    probs = np.asarray(probs, dtype=np.float64)
-    gold = np.asarray(gold) > 0.5
-    forced = np.zeros_like(gold) if forced is None else np.asarray(forced, dtype=bool)
     grid = _grid(grid)
-    f1 = []
-    for t in grid:
-        predicted = (probs >= t) | forced
-        tp = int((predicted & gold).sum())
-        f1.append(2 * tp / max(2 * tp + int((predicted & ~gold).sum()) + int((~predicted & gold).sum()), 1))
-    f1 = np.asarray(f1)
-    best = np.flatnonzero(np.isclose(f1, f1.max()))
-    return float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+    flat_forced = None if forced is None else np.asarray(forced, dtype=bool).ravel()
+    f1 = f1_by_threshold(np.asarray(probs, dtype=np.float64).ravel(), (np.asarray(gold) > 0.5).ravel(), grid, flat_forced)
+    return _best(f1, grid, default)
 
 
 def _grid(grid: Sequence[float] | None):
     import numpy as np
 
     return np.asarray(grid if grid is not None else np.round(np.arange(0.05, 0.951, 0.05), 2))
+
+
+def _best(f1, grid, default: float) -> float:
+    """The grid threshold with the highest F1; ties go to the one closest to `default`."""
+    import numpy as np
+
+    best = np.flatnonzero(np.isclose(f1, f1.max()))
+    return float(grid[best[np.argmin(np.abs(grid[best] - default))]])
 
 
 def tune_thresholds(
@@ -129,7 +129,7 @@ def tune_thresholds(
 ) -> dict[str, float]:
     """Per-type decision thresholds that maximize each type's F1 on held-out data.
 
-    `probs` and `gold` are (n_sentences, n_types) arrays; a type with no positive example keeps
+    `probs` and `gold` are (n_sentences, n_types) arrays; a type with no positive example gets
     `default`. Ties go to the threshold closest to `default`. With `prior_strength` k > 0, a type
     with n positives gets (n * own + k * shared) / (n + k), rounded to the grid, where `shared` is
     the single threshold best for micro-F1 over all types: rare types, whose own optimum is noise,
@@ -152,11 +152,9 @@ def tune_thresholds(
     for j, name in enumerate(event_types):
         n = int(gold[:, j].sum())
         if n == 0:
-            thresholds[name] = shared
+            thresholds[name] = default
             continue
-        f1 = f1_by_threshold(probs[:, j], gold[:, j], grid, forced[:, j])
-        best = np.flatnonzero(np.isclose(f1, f1.max()))
-        own = float(grid[best[np.argmin(np.abs(grid[best] - default))]])
+        own = _best(f1_by_threshold(probs[:, j], gold[:, j], grid, forced[:, j]), grid, default)
         if prior_strength > 0:
             mixed = (n * own + prior_strength * shared) / (n + prior_strength)
             own = float(grid[np.argmin(np.abs(grid - mixed))])

@@ -392,15 +392,8 @@ class JointModel(nn.Module):
         from safetensors.torch import save_file
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / SETTINGS_FILE).write_text(
-            json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        self.save_settings(directory)
         self.encoder.config.save_pretrained(str(directory))
-        if self.settings.lexicon_types and self.lexicon_yaml is None:
-            raise ValueError("settings.lexicon_types is set but the model holds no lexicon (set model.lexicon_yaml)")
-        if self.lexicon_yaml is not None:
-            (directory / LEXICON_FILE).write_text(self.lexicon_yaml, encoding="utf-8")
         self.tokenizer.save_pretrained(str(directory))
         state = {
             key: (value.to(dtype) if dtype is not None and value.is_floating_point() else value)
@@ -413,6 +406,23 @@ class JointModel(nn.Module):
         save_file(state, str(tmp), metadata={"format": "pt", "nlp_format_version": str(FORMAT_VERSION)})
         os.chmod(tmp, 0o644)
         os.replace(tmp, directory / WEIGHTS_FILE)
+
+    def save_settings(self, directory: str | os.PathLike[str]) -> None:
+        """Write only the label settings (thresholds, lexicon types) and the stored lexicon.
+
+        Post-training steps that change no weight use it, so the weights file stays byte for byte.
+        """
+        directory = Path(directory)
+        if self.settings.lexicon_types and self.lexicon_yaml is None:
+            raise ValueError("settings.lexicon_types is set but the model holds no lexicon (set model.lexicon_yaml)")
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / SETTINGS_FILE).write_text(
+            json.dumps(self.settings.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        if self.lexicon_yaml is not None:
+            (directory / LEXICON_FILE).write_text(self.lexicon_yaml, encoding="utf-8")
+        elif (directory / LEXICON_FILE).is_file():
+            (directory / LEXICON_FILE).unlink()
 
     # ---- thresholds ---------------------------------------------------------------------
 

@@ -85,15 +85,12 @@ class Predictor:
     def _bind(self, frame: TokenFrame, settings, batch_size: int, lexicon_yaml: str | None = None) -> None:
         """Set up the tokenizer, label settings and lexicon shared by every backend (torch, ONNX)."""
         self.batch_size = _check_batch_size(batch_size)
-        self._lexicon = None
         self._lexicon_types = frozenset(settings.lexicon_types)
+        self._lexicon = None
         if self._lexicon_types:
-            from .lexicon import Lexicon
+            from .lexicon import model_lexicon
 
-            if lexicon_yaml is None:
-                raise ValueError(f"the model lists lexicon_types {sorted(self._lexicon_types)} but holds no lexicon")
-            lexicon = Lexicon.from_yaml_text(lexicon_yaml, source="the model's lexicon.yaml", normalization=settings.normalization_config)
-            self._lexicon = lexicon.only(self._lexicon_types)
+            self._lexicon = model_lexicon(lexicon_yaml, self._lexicon_types, settings.normalization_config)
         # a private backend: calling the transformers tokenizer with truncation or padding changes its
         # backend's settings, which would silently change this predictor's windows
         self._backend = frame.backend

@@ -159,6 +159,13 @@ def test_cli_export_then_predict(tiny_model_dir, tmp_path):
     assert doc["text"] == example_text() and len(doc["sentences"]) == 11
 
 
+def test_cli_rejects_fp32_layers_without_int8(tiny_model_dir, tmp_path, capsys):
+    from nlp.cli import main
+
+    code = main(["export", "--model", str(tiny_model_dir), "--out", str(tmp_path / "x"), "--fp32-layers", "2"])
+    assert code == 2 and "--fp32-layers only applies to --quantize int8" in capsys.readouterr().err
+
+
 def test_export_keeps_a_stored_lexicon(tiny_model, tmp_path):
     import copy
 

@@ -44,6 +44,13 @@ def test_forced_decisions_count_as_already_positive():
     assert tune_thresholds(probs, gold, TYPES, forced=forced)["C"] == 0.85
 
 
+def test_a_type_without_positives_gets_the_default_even_with_a_prior():
+    probs, gold = _table()
+    probs = np.hstack([probs, np.full((len(probs), 1), 0.9)])
+    gold = np.hstack([gold, np.zeros((len(gold), 1), dtype=int)])
+    assert tune_thresholds(probs, gold, TYPES + ["E"], prior_strength=10)["E"] == 0.5
+
+
 def test_bad_shapes_and_prior_are_rejected():
     probs, gold = _table()
     with pytest.raises(ValueError, match="must all be"):
@@ -61,17 +68,45 @@ def _gold_file(path):
     return path
 
 
-def test_cli_stores_new_thresholds_and_leaves_the_weights_alone(tiny_model_dir, tmp_path):
+def test_cli_stores_new_thresholds_and_leaves_the_weights_alone(tiny_model, tmp_path):
+    import copy
+
+    import torch
+
     from nlp.model import WEIGHTS_FILE, JointModel
     from training.tune_thresholds import main
 
+    source = tmp_path / "fp16"
+    model = copy.deepcopy(tiny_model)
+    model.set_thresholds({t: 0.75 for t in model.settings.event_types})
+    model.save_pretrained(source, dtype=torch.float16)  # as the shipped model is stored
     out = tmp_path / "tuned"
-    main(["--model", str(tiny_model_dir), "--output", str(out), "--gold", str(_gold_file(tmp_path / "gold.jsonl"))])
+    main(["--model", str(source), "--output", str(out), "--gold", str(_gold_file(tmp_path / "gold.jsonl"))])
     report = json.loads((out / "thresholds_report.json").read_text(encoding="utf-8"))
     assert report["n_sentences"] == 9 and report["positives"]["ASSAULT"] == 3
-    assert JointModel.from_pretrained(out).thresholds == report["thresholds_after"]
-    digest = [hashlib.sha256((d / WEIGHTS_FILE).read_bytes()).hexdigest() for d in (tiny_model_dir, out)]
+    tuned = JointModel.from_pretrained(out).thresholds
+    assert tuned == report["thresholds_after"]
+    # types the gold files never label keep their thresholds; the two labelled ones were tuned
+    assert {t for t, v in tuned.items() if v == 0.75} >= set(report["kept_without_positives"])
+    assert set(report["kept_without_positives"]) == set(tuned) - {"ASSAULT", "PROTEST"}
+    digest = [hashlib.sha256((d / WEIGHTS_FILE).read_bytes()).hexdigest() for d in (source, out)]
     assert digest[0] == digest[1]
+
+
+def test_lexicon_hits_are_forced_decisions_of_the_lexicon_types_only(tiny_model, tmp_path):
+    import copy
+
+    from nlp.articles import read_articles
+    from training.tune_thresholds import sentence_table
+
+    model = copy.deepcopy(tiny_model)
+    model.settings.lexicon_types = ["ASSAULT"]
+    model.lexicon_yaml = "types:\n  ASSAULT: [قصف]\n  PROTEST: [تظاهر]\n"
+    probs, gold, forced = sentence_table(model, read_articles(_gold_file(tmp_path / "gold.jsonl")))
+    types = list(model.settings.event_types)
+    assert probs.shape == gold.shape == forced.shape == (9, len(types))
+    assert forced[:, types.index("ASSAULT")].tolist() == [True, False, False] * 3
+    assert not forced[:, types.index("PROTEST")].any()  # in the lexicon file, but not a lexicon type
 
 
 def test_cli_errors(tiny_model_dir, tmp_path):
@@ -83,3 +118,17 @@ def test_cli_errors(tiny_model_dir, tmp_path):
     bare.write_text(json.dumps({"id": "x", "text": "نص بلا جمل موسومة."}, ensure_ascii=False) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match="no article in the gold files has sentence annotations"):
         main(["--model", str(tiny_model_dir), "--output", str(tmp_path / "o"), "--gold", str(bare)])
+
+
+def test_rule_comparison_scores_every_rule_on_held_out_halves(tiny_model, tmp_path):
+    from nlp.articles import read_articles
+    from training.threshold_rules import RULES, compare, f1_scores
+
+    articles = read_articles(_gold_file(tmp_path / "gold.jsonl")) * 2  # 6 articles
+    rows = compare(tiny_model, articles, articles[:1], splits=3)
+    assert {(s, r) for s, r, *_ in rows} == {(s, r) for s in ("dev half", "dev half + extra") for r in RULES}
+    assert all(0.0 <= micro <= 1.0 and 0.0 <= macro <= 1.0 for *_, micro, macro in rows)
+    gold = np.array([[True, False], [False, True]])
+    assert f1_scores(np.array([[0.9, 0.1], [0.2, 0.8]]), gold, np.zeros_like(gold), np.array([0.5, 0.5])) == (1.0, 1.0)
+    with pytest.raises(ValueError, match="at least 4"):
+        compare(tiny_model, articles[:3], [])

@@ -1,38 +1,22 @@
-"""Re-saving a trained model after a post-training step changed its settings (lexicon types, thresholds)."""
+"""Writing a trained model again after a post-training step changed only its settings (lexicon types, thresholds)."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-import torch
-
-from nlp.model import WEIGHTS_FILE, JointModel
-
-
-def stored_dtype(weights: Path) -> torch.dtype:
-    """The floating dtype of a saved weights file (the shipped model is fp16), so re-saving keeps it."""
-    from safetensors import safe_open
-
-    with safe_open(str(weights), "pt") as handle:
-        for key in handle.keys():
-            tensor = handle.get_slice(key)
-            if tensor.get_dtype() in ("F16", "BF16", "F32"):
-                return {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32}[tensor.get_dtype()]
-    return torch.float32
+from nlp.model import JointModel
 
 
 def resave(model: JointModel, source: str | Path, output: str | Path | None) -> Path:
-    """Save `model` (loaded from `source`) to `output`, or back into `source`, in the dtype it was stored in.
+    """Store `model`'s settings (loaded from `source`) in `output`, or back in `source`; returns the directory.
 
-    Reports that earlier steps left beside the weights (*.json other than the model's own files) are
-    copied along, so a chain of post-training steps keeps its whole record.
+    The weights are not written again: `output` gets a copy of `source` (weights byte for byte, tokenizer,
+    and the reports earlier steps left there), then the new settings and lexicon.
     """
     source = Path(source)
     out = Path(output) if output is not None else source
-    model.save_pretrained(out, dtype=stored_dtype(source / WEIGHTS_FILE))
     if out.resolve() != source.resolve():
-        for extra in ("dev_report.json", "lexicon_backoff.json", "thresholds_report.json"):
-            if (source / extra).is_file() and not (out / extra).exists():
-                shutil.copy(source / extra, out / extra)
+        shutil.copytree(source, out, dirs_exist_ok=True)
+    model.save_settings(out)
     return out

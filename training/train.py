@@ -235,7 +235,7 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -
 
 @torch.no_grad()
 def dev_scores(
-    model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int, prior_strength: float = 0.0
+    model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int, prior_strength: float = 10.0
 ) -> dict[str, Any]:
     """Entity F1 (exact word spans) and event micro-F1 at thresholds tuned on these examples."""
     model.eval()
