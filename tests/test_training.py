@@ -147,3 +147,18 @@ def test_negative_threshold_prior_is_rejected():
 
     with pytest.raises(ValueError, match="threshold_prior_strength"):
         TrainConfig(ner_train=["x.txt"], threshold_prior_strength=-1)
+
+
+def test_freezing_keeps_the_embeddings_and_lower_layers_fixed(tiny_model):
+    import copy
+
+    from training.train import freeze_encoder_layers
+
+    model = copy.deepcopy(tiny_model)
+    freeze_encoder_layers(model, 1)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert not any(n.startswith(("encoder.embeddings.", "encoder.encoder.layer.0.")) for n in trainable)
+    assert any(n.startswith("encoder.encoder.layer.1.") for n in trainable)
+    assert any(not n.startswith("encoder.") for n in trainable)  # the heads still learn
+    with pytest.raises(ValueError, match="layers"):
+        freeze_encoder_layers(copy.deepcopy(tiny_model), 99)

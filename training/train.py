@@ -70,6 +70,7 @@ class TrainConfig:
     grad_accum: int = 1
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
+    freeze_layers: int = 0  # keep the encoder's embeddings and its first N layers fixed (0 = train all)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
@@ -92,6 +93,8 @@ class TrainConfig:
             raise ValueError("mixed_precision must be auto, no, bf16 or fp16")
         if self.save_dtype not in ("float32", "float16"):
             raise ValueError("save_dtype must be float32 or float16")
+        if self.freeze_layers < 0:
+            raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
         if self.threshold_prior_strength < 0:
             raise ValueError(f"threshold_prior_strength must be >= 0, got {self.threshold_prior_strength}")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
@@ -230,6 +233,19 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -
     return batches
 
 
+def freeze_encoder_layers(model: JointModel, count: int) -> None:
+    """Fix the encoder's embeddings and its first `count` layers, so a further stage cannot pull them away."""
+    if count == 0:
+        return
+    layers = model.encoder.config.num_hidden_layers
+    if count > layers:
+        raise ValueError(f"freeze_layers is {count} but the encoder has {layers} layers")
+    frozen = ("embeddings.",) + tuple(f"encoder.layer.{i}." for i in range(count))
+    for name, param in model.encoder.named_parameters():
+        if name.startswith(frozen):
+            param.requires_grad_(False)
+
+
 # --- evaluation ----------------------------------------------------------------------------
 
 
@@ -338,9 +354,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
     steps_per_epoch = max(1, math.ceil(batches_per_epoch // max(1, accelerator.num_processes) / config.grad_accum))
     total_steps = config.max_steps or max(1, int(math.ceil(config.epochs * steps_per_epoch)))
 
+    freeze_encoder_layers(model, config.freeze_layers)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
-    decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2]
-    no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2]
+    decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2 and p.requires_grad]
+    no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2 and p.requires_grad]
     optimizer = torch.optim.AdamW(
         [
             {"params": decay, "lr": config.learning_rate, "weight_decay": config.weight_decay},
