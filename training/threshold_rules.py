@@ -13,16 +13,13 @@ predict() does (the model's lexicon hits count). Never pass the test split.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from nlp.articles import read_articles
-from nlp.data import read_standoff
-from nlp.metrics import shared_threshold, tune_thresholds
+from nlp.metrics import event_scores, shared_threshold, tune_thresholds
 from nlp.model import JointModel
-from training.tune_thresholds import sentence_table
+from training.tune_thresholds import read_gold, sentence_table
 
 Rule = Callable[[np.ndarray, np.ndarray, np.ndarray, list[str]], np.ndarray]
 
@@ -53,13 +50,9 @@ RULES: dict[str, Rule] = {
 def f1_scores(probs: np.ndarray, gold: np.ndarray, forced: np.ndarray, cut: np.ndarray) -> tuple[float, float]:
     """Event micro-F1 and macro-F1 (over types with a positive) of the decisions `probs >= cut` or forced."""
     chosen = (probs >= cut) | forced
-    tp = (chosen & gold).sum(0)
-    fp = (chosen & ~gold).sum(0)
-    fn = (~chosen & gold).sum(0)
-    micro = 2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)
-    per_type = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-    present = gold.sum(0) > 0
-    return float(micro), float(per_type[present].mean()) if present.any() else 0.0
+    columns = list(range(gold.shape[1]))
+    scores = event_scores([set(np.flatnonzero(row)) for row in gold], [set(np.flatnonzero(row)) for row in chosen], columns)
+    return scores["micro"]["f1"], scores["macro"]["f1"]
 
 
 def compare(model: JointModel, dev, extra, splits: int = 100, seed: int = 0) -> list[tuple[str, str, float, float]]:
@@ -87,15 +80,6 @@ def compare(model: JointModel, dev, extra, splits: int = 100, seed: int = 0) -> 
     return [(source, name, *np.mean(values, axis=0)) for (source, name), values in totals.items()]
 
 
-def _read(paths: list[str], corpus: list[str] | None):
-    articles = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise SystemExit(f"error: gold file {path} does not exist")
-        articles += read_standoff(path, corpus) if corpus else read_articles(path)
-    return articles
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="model directory")
@@ -107,8 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.splits < 1:
         parser.error("--splits must be at least 1")
+    try:
+        dev, extra = read_gold(args.dev, args.corpus), read_gold(args.extra, args.corpus)
+    except FileNotFoundError as err:
+        parser.error(str(err))
     model = JointModel.from_pretrained(args.model)
-    rows = compare(model, _read(args.dev, args.corpus), _read(args.extra, args.corpus), args.splits, args.seed)
+    rows = compare(model, dev, extra, args.splits, args.seed)
     print(f"mean over {args.splits} random halvings of the dev articles; scored on the held-out half")
     print("| thresholds tuned on | rule | event micro-F1 | event macro-F1 |")
     print("|---|---|---|---|")

@@ -251,7 +251,7 @@ def freeze_encoder_layers(model: JointModel, count: int) -> None:
 
 @torch.no_grad()
 def dev_scores(
-    model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int, prior_strength: float = 10.0
+    model: JointModel, examples: list[Example], features: list[dict[str, Any]], batch_size: int, prior_strength: float
 ) -> dict[str, Any]:
     """Entity F1 (exact word spans) and event micro-F1 at thresholds tuned on these examples."""
     model.eval()

@@ -48,6 +48,16 @@ def sentence_table(model: JointModel, articles, device: str | None = "cpu") -> t
     return np.asarray(probs, dtype=np.float64), np.asarray(gold, dtype=bool), np.asarray(forced, dtype=bool)
 
 
+def read_gold(paths: list[str], corpus: list[str] | None) -> list:
+    """Articles of annotated files: FORMAT.md JSONL, or standoff files whose text is taken from `corpus`."""
+    articles = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"gold file {path} does not exist")
+        articles += read_standoff(path, corpus) if corpus else read_articles(path)
+    return articles
+
+
 def _decisions(probs: np.ndarray, forced: np.ndarray, types: list[str], thresholds: dict[str, float]) -> list[set[str]]:
     cut = np.asarray([thresholds[t] for t in types])
     chosen = (probs >= cut) | forced
@@ -68,11 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.prior_strength < 0:
         parser.error(f"--prior-strength must be >= 0, got {args.prior_strength}")
-    articles = []
-    for path in args.gold:
-        if not Path(path).is_file():
-            parser.error(f"gold file {path} does not exist")
-        articles += read_standoff(path, args.corpus) if args.corpus else read_articles(path)
+    try:
+        articles = read_gold(args.gold, args.corpus)
+    except FileNotFoundError as err:
+        parser.error(str(err))
     model = JointModel.from_pretrained(args.model)
     types = list(model.settings.event_types)
     probs, gold, forced = sentence_table(model, articles, args.device)
