@@ -162,3 +162,34 @@ def test_freezing_keeps_the_embeddings_and_lower_layers_fixed(tiny_model):
     assert any(not n.startswith("encoder.") for n in trainable)  # the heads still learn
     with pytest.raises(ValueError, match="layers"):
         freeze_encoder_layers(copy.deepcopy(tiny_model), 99)
+
+
+def test_ner_distillation_loss_is_zero_for_the_same_tagger_and_ignores_padding():
+    from training.train import ner_distillation_loss
+
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 5, 9)
+    mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]])
+    assert ner_distillation_loss(teacher, teacher, mask).item() == pytest.approx(0.0, abs=1e-6)
+    student = teacher.clone()
+    student[0, 3:] += 5 * torch.randn(2, 9)  # differences at padded positions only
+    assert ner_distillation_loss(student, teacher, mask).item() == pytest.approx(0.0, abs=1e-6)
+    student[1, 0] = -teacher[1, 0]
+    assert ner_distillation_loss(student, teacher, mask).item() > 0.01
+
+
+def test_ner_distillation_needs_a_starting_model():
+    from training.train import TrainConfig
+
+    with pytest.raises(ValueError, match="init_model"):
+        TrainConfig(ner_train=["x.txt"], ner_distill_weight=1.0)
+    with pytest.raises(ValueError, match="ner_distill_weight"):
+        TrainConfig(ner_train=["x.txt"], init_model="m", ner_distill_weight=-1.0)
+
+
+def test_a_distilled_further_stage_trains_from_a_saved_model(tmp_path, smoke_run):
+    out = tmp_path / "stage"
+    train(out, "--init_model", str(smoke_run / "model"), "--ner_distill_weight", "1", "--max_steps", "20", "--eval_every", "10")
+    assert [r["step"] for r in records(out) if "dev_score" in r] == [10, 20]
+    model = JointModel.from_pretrained(out / "model")
+    assert all(example_text()[e.start : e.end] == e.text for e in predict(example_text(), model=model).entities)

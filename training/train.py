@@ -80,6 +80,9 @@ class TrainConfig:
     patience: int = 5  # evaluations without improvement before stopping; 0 = never stop early
     event_loss_weight: float = 1.0
     ner_loss_weight: float = 1.0
+    # later stages: keep the entity tagger's token distributions close to init_model's (KL, all tokens of
+    # every batch), so new event training does not drift the tagger; 0 = off
+    ner_distill_weight: float = 0.0
     # dev-tuned event thresholds: a type with n dev positives gets (n * own + k * shared) / (n + k), so rare
     # types stay near the one threshold best for all (nlp.metrics.tune_thresholds); 0 = each type on its own
     threshold_prior_strength: float = 10.0
@@ -95,6 +98,10 @@ class TrainConfig:
             raise ValueError("save_dtype must be float32 or float16")
         if self.freeze_layers < 0:
             raise ValueError(f"freeze_layers must be >= 0, got {self.freeze_layers}")
+        if self.ner_distill_weight < 0:
+            raise ValueError(f"ner_distill_weight must be >= 0, got {self.ner_distill_weight}")
+        if self.ner_distill_weight > 0 and not self.init_model:
+            raise ValueError("ner_distill_weight needs init_model: the model whose entity tagging is kept")
         if self.threshold_prior_strength < 0:
             raise ValueError(f"threshold_prior_strength must be >= 0, got {self.threshold_prior_strength}")
         if self.batch_size < 1 or self.grad_accum < 1 or self.eval_every < 1:
@@ -217,6 +224,18 @@ def collate(features: list[dict[str, Any]], pad_id: int) -> dict[str, torch.Tens
     events = torch.tensor([f["event_labels"] for f in features], dtype=torch.float)
     weights = torch.tensor([f.get("weight", 1.0) for f in features], dtype=torch.float)
     return {"input_ids": ids, "attention_mask": mask, "ner_labels": ner, "event_labels": events, "example_weights": weights}
+
+
+def ner_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean KL(teacher || student) of the tag distributions over the attended tokens.
+
+    Keeps a further training stage's entity tagger near the model it started from on every sentence it sees.
+    """
+    log_student = torch.log_softmax(student.float(), dim=-1)
+    log_teacher = torch.log_softmax(teacher.float(), dim=-1)
+    per_token = (log_teacher.exp() * (log_teacher - log_student)).sum(-1)
+    mask = attention_mask.to(per_token.dtype)
+    return (per_token * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:
@@ -355,6 +374,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
     total_steps = config.max_steps or max(1, int(math.ceil(config.epochs * steps_per_epoch)))
 
     freeze_encoder_layers(model, config.freeze_layers)
+    teacher = None
+    if config.ner_distill_weight > 0:
+        teacher = JointModel.from_pretrained(_path(config.init_model)).to(accelerator.device).eval()
+        teacher.requires_grad_(False)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2 and p.requires_grad]
     no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2 and p.requires_grad]
@@ -461,6 +484,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
             with accelerator.accumulate(model):
                 out = model(**batch, event_weight=config.event_loss_weight, ner_weight=config.ner_loss_weight)
                 loss = out.loss if out.loss is not None else out.event_logits.sum() * 0.0
+                if teacher is not None:
+                    with torch.no_grad():
+                        reference = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).ner_logits
+                    loss = loss + config.ner_distill_weight * ner_distillation_loss(out.ner_logits, reference, batch["attention_mask"])
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and config.max_grad_norm > 0:
                     accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
