@@ -131,6 +131,26 @@ def test_project_annotations_validate_against_the_corpus():
     assert len(seen) == 300
 
 
+def test_later_annotation_rounds_are_train_split_articles_annotated_once():
+    from training.import_annotations import split_of
+
+    corpus = SHARED / "data" / "saudinewsnet" / "saudinewsnet.jsonl.gz"
+    if not corpus.is_file():
+        pytest.skip(f"{corpus} is absent (staged data lives in ../shared)")
+    first_round = {json.loads(line)["id"] for split in ("train", "dev", "test")
+                   for line in (REPO / "data" / "annotations" / f"snn_{split}.jsonl").read_text(encoding="utf-8").splitlines()}
+    seen = set(first_round)
+    counts = {}
+    for name in ("snn_round2_train", "snn_round3_train", "snn_round4_train", "snn_round5_random"):
+        articles = read_standoff(REPO / "data" / "annotations" / f"{name}.jsonl", corpus)  # validates spans and labels
+        ids = {a.id for a in articles}
+        assert not ids & seen, f"{name} repeats articles of an earlier round"
+        assert {split_of(i) for i in ids} == {"train"}  # dev and test stay the first round's
+        seen |= ids
+        counts[name] = len(ids)
+    assert counts == {"snn_round2_train": 262, "snn_round3_train": 264, "snn_round4_train": 266, "snn_round5_random": 96}
+
+
 def test_anercorp_event_annotations_validate_against_anercorp_train():
     corpus = SHARED / "data" / "anercorp_camellab" / "ANERCorp_CamelLab_train.txt"
     if not corpus.is_file():
