@@ -138,7 +138,12 @@ def test_events_only_files_keep_their_events_and_drop_their_entities(tmp_path):
     config = TrainConfig(standoff_train=[str(annotations)], standoff_events_only=[str(annotations)], corpus=str(corpus), dev_fraction=0)
     events_only, _ = split_data(config, normalization)
     assert [e.events for e in events_only] == [["ASSAULT"], ["SUPPORT"]] and all(e.tags is None for e in events_only)
-    with pytest.raises(ValueError, match="not in standoff_train"):
+    # a dev file too: its events still choose the step, its entities do not
+    config = TrainConfig(standoff_train=[str(annotations)], standoff_dev=[str(annotations)],
+                         standoff_events_only=[str(annotations)], corpus=str(corpus))
+    train_part, dev_part = split_data(config, normalization)
+    assert [e.events for e in dev_part] == [["ASSAULT"], ["SUPPORT"]] and all(e.tags is None for e in dev_part + train_part)
+    with pytest.raises(ValueError, match="not in standoff_train or standoff_dev"):
         TrainConfig(standoff_train=[str(annotations)], standoff_events_only=["other.jsonl"])
 
 

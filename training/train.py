@@ -56,7 +56,7 @@ class TrainConfig:
     articles_dev: list[str] = field(default_factory=list)
     standoff_train: list[str] = field(default_factory=list)  # standoff annotations (ids + offsets)
     standoff_dev: list[str] = field(default_factory=list)
-    # standoff_train files whose entity layer is left out (their events are still used)
+    # standoff_train or standoff_dev files whose entity layer is left out (their events are still used)
     standoff_events_only: list[str] = field(default_factory=list)
     corpus: str | list[str] | None = None  # corpus (or corpora) holding the standoff annotations' text
     silver_train: list[str] = field(default_factory=list)  # silver standoff files (python -m training.silver)
@@ -108,9 +108,9 @@ class TrainConfig:
             raise ValueError("batch_size, grad_accum and eval_every must be positive")
         if not (self.ner_train or self.articles_train or self.standoff_train or self.init_model):
             raise ValueError("no training data: set ner_train, articles_train or standoff_train")
-        unknown = sorted(set(self.standoff_events_only) - set(self.standoff_train))
+        unknown = sorted(set(self.standoff_events_only) - set(self.standoff_train) - set(self.standoff_dev))
         if unknown:
-            raise ValueError(f"standoff_events_only lists files that are not in standoff_train: {unknown}")
+            raise ValueError(f"standoff_events_only lists files that are not in standoff_train or standoff_dev: {unknown}")
 
 
 def _path(p: str) -> str:
@@ -130,11 +130,15 @@ def split_data(config: TrainConfig, normalization: NormalizationConfig) -> tuple
         ("articles", config.articles_train, config.articles_dev),
         ("standoff", config.standoff_train, config.standoff_dev),
     ):
-        for path in train_files:
+        def read(path: str) -> list[Example]:
             examples = load_examples(**{kind: [_path(path)]}, corpus=corpus, normalization=normalization)
             if kind == "standoff" and path in config.standoff_events_only:
                 for example in examples:
                     example.tags = None
+            return examples
+
+        for path in train_files:
+            examples = read(path)
             if not dev_files and config.dev_fraction > 0:
                 cut = len(examples) - max(1, int(round(len(examples) * config.dev_fraction)))
                 train += examples[:cut]
@@ -142,7 +146,7 @@ def split_data(config: TrainConfig, normalization: NormalizationConfig) -> tuple
             else:
                 train += examples
         for path in dev_files:
-            dev += load_examples(**{kind: [_path(path)]}, corpus=corpus, normalization=normalization)
+            dev += read(path)
     train += silver_examples(config, normalization)
     return [e for e in train if e.words], [e for e in dev if e.words]
 
