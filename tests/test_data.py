@@ -148,6 +148,8 @@ def test_later_annotation_rounds_are_train_split_articles_annotated_once():
         assert {split_of(i) for i in ids} == {"train"}  # dev and test stay the first round's
         seen |= ids
         counts[name] = len(ids)
+    # the fifth round is the random sample reserved for evaluation: no recipe may train or select on it
+    assert not [c.name for c in (REPO / "configs").glob("*.yaml") if "snn_round5_random" in c.read_text(encoding="utf-8")]
     assert counts == {"snn_round2_train": 262, "snn_round3_train": 264, "snn_round4_train": 266, "snn_round5_random": 96,
                       "snn_round6_train": 144}
 

@@ -489,7 +489,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 out = model(**batch, event_weight=config.event_loss_weight, ner_weight=config.ner_loss_weight)
                 loss = out.loss if out.loss is not None else out.event_logits.sum() * 0.0
                 if teacher is not None:
-                    with torch.no_grad():
+                    with torch.no_grad(), accelerator.autocast():  # same precision as the student's pass
                         reference = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).ner_logits
                     loss = loss + config.ner_distill_weight * ner_distillation_loss(out.ner_logits, reference, batch["attention_mask"])
                 accelerator.backward(loss)
