@@ -10,6 +10,7 @@ event thresholds tuned on dev) is written to DIR/model.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -377,11 +378,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
     steps_per_epoch = max(1, math.ceil(batches_per_epoch // max(1, accelerator.num_processes) / config.grad_accum))
     total_steps = config.max_steps or max(1, int(math.ceil(config.epochs * steps_per_epoch)))
 
-    freeze_encoder_layers(model, config.freeze_layers)
     teacher = None
-    if config.ner_distill_weight > 0:
-        teacher = JointModel.from_pretrained(_path(config.init_model)).to(accelerator.device).eval()
-        teacher.requires_grad_(False)
+    if config.ner_distill_weight > 0:  # init_model as loaded above, before any step or resumed state changes it
+        teacher = copy.deepcopy(model).to(accelerator.device).eval().requires_grad_(False)
+    freeze_encoder_layers(model, config.freeze_layers)
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2 and p.requires_grad]
     no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2 and p.requires_grad]
