@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.metrics import event_scores, shared_threshold, tune_thresholds
 from nlp.model import JointModel
-from training.tune_thresholds import read_gold, sentence_table
+from training.tune_thresholds import decision_sets, read_gold, sentence_table
 
 Rule = Callable[[np.ndarray, np.ndarray, np.ndarray, list[str]], np.ndarray]
 
@@ -49,9 +49,8 @@ RULES: dict[str, Rule] = {
 
 def f1_scores(probs: np.ndarray, gold: np.ndarray, forced: np.ndarray, cut: np.ndarray) -> tuple[float, float]:
     """Event micro-F1 and macro-F1 (over types with a positive) of the decisions `probs >= cut` or forced."""
-    chosen = (probs >= cut) | forced
     columns = list(range(gold.shape[1]))
-    scores = event_scores([set(np.flatnonzero(row)) for row in gold], [set(np.flatnonzero(row)) for row in chosen], columns)
+    scores = event_scores([set(np.flatnonzero(row)) for row in gold], decision_sets(probs, forced, columns, cut), columns)
     return scores["micro"]["f1"], scores["macro"]["f1"]
 
 

@@ -58,9 +58,9 @@ def read_gold(paths: list[str], corpus: list[str] | None) -> list:
     return articles
 
 
-def _decisions(probs: np.ndarray, forced: np.ndarray, types: list[str], thresholds: dict[str, float]) -> list[set[str]]:
-    cut = np.asarray([thresholds[t] for t in types])
-    chosen = (probs >= cut) | forced
+def decision_sets(probs: np.ndarray, forced: np.ndarray, types: list, cut) -> list[set]:
+    """Per sentence, the types predict() reports: probability at or above the type's cut, or forced by the lexicon."""
+    chosen = (probs >= np.asarray(cut)) | forced
     return [{t for t, c in zip(types, row) if c} for row in chosen]
 
 
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     unseen = [t for j, t in enumerate(types) if not gold[:, j].any()]
     after = {t: before[t] if t in unseen else tuned[t] for t in types}  # no positives here: nothing to tune on
     gold_sets = [{t for t, g in zip(types, row) if g} for row in gold]
-    old = event_scores(gold_sets, _decisions(probs, forced, types, before), types)
-    new = event_scores(gold_sets, _decisions(probs, forced, types, after), types)
+    old = event_scores(gold_sets, decision_sets(probs, forced, types, [before[t] for t in types]), types)
+    new = event_scores(gold_sets, decision_sets(probs, forced, types, [after[t] for t in types]), types)
     print(f"{len(gold)} sentences from {len(args.gold)} file(s); F1 on these (in-sample, optimistic for the new thresholds)")
     print("| type | positives | threshold before | after | F1 before | after |")
     print("|---|---|---|---|---|---|")
