@@ -43,7 +43,7 @@ def evaluate(
     spans = [None if a.sentences is None else [(s.start, s.end) for s in a.sentences] for a in articles]
     predictions = list(
         predictor.predict_iter(
-            (a.text for a in articles), batch_size=batch_size, progress=progress, sentence_spans=spans,
+            [a.text for a in articles], batch_size=batch_size, progress=progress, sentence_spans=spans,
             keep_probabilities=return_details,
         )
     )

@@ -142,6 +142,7 @@ class Predictor:
         batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
         _check_errors(errors)
         spans_iter = iter(sentence_spans) if sentence_spans is not None else None
+        total = _known_total(texts, sentence_spans) if progress is not False else None
         bar = None
         # pieces of documents: (text, sentence spans, error, last piece of its document); a long
         # document is cut into pieces of CHUNK_SENTENCES sentences, so memory stays bounded
@@ -164,12 +165,12 @@ class Predictor:
                     chunk.append((text, piece, None, k + CHUNK_SENTENCES >= len(spans)))
                     n_sentences += len(piece)
                     if n_sentences >= CHUNK_SENTENCES:
-                        bar = self._progress_bar(bar, progress, n_sentences)
+                        bar = self._progress_bar(bar, progress, n_sentences, total=total)
                         done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
                         yield from done
                         chunk, n_sentences = [], 0
             if chunk:
-                bar = self._progress_bar(bar, progress, n_sentences, final=True)
+                bar = self._progress_bar(bar, progress, n_sentences, final=True, total=total)
                 done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
                 yield from done
         finally:
@@ -178,17 +179,27 @@ class Predictor:
 
     # ---- pipeline -----------------------------------------------------------------------
 
-    def _progress_bar(self, bar, progress: bool | None, n_sentences: int, final: bool = False):
+    def _progress_bar(self, bar, progress: bool | None, n_sentences: int, final: bool = False, total: int | None = None):
+        """The bar for the next chunk of `n_sentences`: created on first use, else grown by the chunk.
+
+        With `total` (the whole call's sentence count, known for sized inputs) the bar is sized once.
+        """
         if bar is not None:
-            bar.total = (bar.total or 0) + n_sentences
-            bar.refresh()
+            if total is None:
+                bar.total = (bar.total or 0) + n_sentences
+                bar.refresh()
             return bar
-        show = progress if progress is not None else (not final or n_sentences >= PROGRESS_MIN_SENTENCES)
+        if progress is not None:
+            show = progress
+        elif total is not None:
+            show = total >= PROGRESS_MIN_SENTENCES
+        else:
+            show = not final or n_sentences >= PROGRESS_MIN_SENTENCES
         if not show:
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=n_sentences, unit="sent", desc="predict", leave=False)
+        return tqdm(total=n_sentences if total is None else total, unit="sent", desc="predict", leave=False)
 
     def _prepare(self, doc: int, text: str, spans: list[tuple[int, int]]) -> list[_Sentence]:
         sentences = []
@@ -402,6 +413,19 @@ def _check_errors(errors: object) -> None:
 def _type_message(index: int, item: object) -> str:
     hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(item, (bytes, bytearray)) else ""
     return f"text at index {index} is {type(item).__name__}{hint}; predict() expects str or a sequence of str"
+
+
+def _known_total(texts, sentence_spans) -> int | None:
+    """Sentences a call will process when its inputs are sized sequences (None for streams), for the progress bar."""
+    if not isinstance(texts, Sequence) or not (sentence_spans is None or isinstance(sentence_spans, Sequence)):
+        return None
+    total = 0
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            continue
+        given = sentence_spans[index] if sentence_spans is not None and index < len(sentence_spans) else None
+        total += len(given) if isinstance(given, Sequence) else len(split_sentences(text))
+    return total
 
 
 def _check_texts(texts: object, errors: str = "raise") -> list:

@@ -258,6 +258,34 @@ def test_long_documents_are_cut_into_pieces_with_the_same_results(predictor, mon
     assert len(cut[0].sentences) == 33 and cut[3].error is not None
 
 
+def test_progress_bar_total_is_the_whole_input_from_the_start(predictor, monkeypatch):
+    import tqdm.auto
+
+    import nlp.predictor as module
+
+    bars = []
+
+    class Recorder(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, disable=True, **{k: v for k, v in kwargs.items() if k != "disable"})
+            self.totals = [kwargs["total"]]
+            bars.append(self)
+
+        def update(self, n=1):
+            self.totals.append(self.total)
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    monkeypatch.setattr(module, "CHUNK_SENTENCES", 4)  # several chunks
+    texts = [example_text() * 3, 42, example_text()]
+    results = predictor.predict(texts, progress=True, errors="skip")
+    n = sum(len(r.sentences) for r in results)
+    assert len(bars) == 1 and set(bars[0].totals) == {n}  # a list: sized once, never grown
+    bars.clear()
+    list(predictor.predict_iter(iter(texts), progress=True, errors="skip"))  # a stream: grows chunk by chunk
+    assert bars[0].totals[0] < n and bars[0].totals[-1] == n
+
+
 def test_stored_lexicon_adds_its_types_and_survives_save_and_load(tiny_model, tmp_path):
     import copy
 
