@@ -37,9 +37,10 @@ def _bars(part: dict, title: str, path: Path) -> None:
     for k, key in enumerate(("precision", "recall", "f1")):
         ax.bar(x + (k - 1) * 0.27, [part["per_type"][l][key] for l in labels], 0.27, label=key)
     ax.set_xticks(x, [f"{l}\n({part['per_type'][l]['support']})" for l in labels], rotation=45, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.2)  # room above the bars for the legend
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_title(f"{title} — micro F1 {part['micro']['f1']:.3f}")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper center", ncol=3, fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
