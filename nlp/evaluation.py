@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from typing import Any, Iterable, Sequence
 
 import torch
@@ -82,6 +83,7 @@ def evaluate_conll(
     Tokens are taken as given (one word each), so the numbers compare with published ones.
     """
     from seqeval.metrics import classification_report
+    from seqeval.metrics.sequence_labeling import get_entities
 
     from .data import read_conll
 
@@ -90,12 +92,14 @@ def evaluate_conll(
     predicted, _ = predictor.tag_words([s.tokens for s in sentences], batch_size=batch_size, progress=progress)
     gold = [s.tags for s in sentences]
     table = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    n_predicted = Counter(label for label, _, _ in get_entities(predicted))
     per_type = {
         label: {
             "precision": float(table[label]["precision"]) if label in table else 0.0,
             "recall": float(table[label]["recall"]) if label in table else 0.0,
             "f1": float(table[label]["f1-score"]) if label in table else 0.0,
             "support": int(table[label]["support"]) if label in table else 0,
+            "predicted": n_predicted[label],
         }
         for label in ENTITY_LABELS
     }
@@ -120,10 +124,11 @@ def format_report(report: dict[str, Any]) -> str:
         if section not in report:
             continue
         part = report[section]
-        lines += ["", title, f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+        lines += ["", title, f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}{'predicted':>10}"]
         for label, s in part["per_type"].items():
-            if s["support"] or s["precision"]:
-                lines.append(f"{label:<12}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}{s['support']:>10d}")
+            if s["support"] or s.get("predicted"):  # a type predicted but absent from gold shows its false positives
+                lines.append(f"{label:<12}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}{s['support']:>10d}"
+                             f"{s.get('predicted', 0):>10d}")
         for avg in ("micro", "macro"):
             if avg in part:
                 s = part[avg]

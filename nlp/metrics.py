@@ -37,6 +37,7 @@ def event_scores(
     for label in event_types:
         scores = _prf(tp[label], fp[label], fn[label])
         scores["support"] = tp[label] + fn[label]
+        scores["predicted"] = tp[label] + fp[label]
         per_type[label] = scores
     present = [label for label in event_types if per_type[label]["support"] > 0]
     macro = {
@@ -72,6 +73,7 @@ def entity_scores(
     for label in labels:
         scores = _prf(tp[label], fp[label], fn[label])
         scores["support"] = tp[label] + fn[label]
+        scores["predicted"] = tp[label] + fp[label]
         per_type[label] = scores
     return {"micro": _prf(sum(tp.values()), sum(fp.values()), sum(fn.values())), "per_type": per_type}
 

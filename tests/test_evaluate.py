@@ -12,8 +12,8 @@ def test_event_scores_hand_computed():
     gold = [{"ASSAULT"}, {"ASSAULT", "ACCUSE"}, set(), {"PROTEST"}]
     pred = [{"ASSAULT"}, {"ASSAULT"}, {"ACCUSE"}, set()]
     scores = event_scores(gold, pred, EVENT_TYPES)
-    assert scores["per_type"]["ASSAULT"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}
-    assert scores["per_type"]["ACCUSE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert scores["per_type"]["ASSAULT"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2, "predicted": 2}
+    assert scores["per_type"]["ACCUSE"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 1}
     assert scores["per_type"]["PROTEST"]["support"] == 1
     # micro: tp=2, fp=1, fn=2
     assert scores["micro"]["precision"] == pytest.approx(2 / 3)
@@ -32,8 +32,15 @@ def test_entity_scores_hand_computed():
     assert scores["micro"]["precision"] == pytest.approx(1 / 3)
     assert scores["micro"]["recall"] == pytest.approx(1 / 3)
     assert scores["per_type"]["PER"]["f1"] == 1.0
-    assert scores["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert scores["per_type"]["LOC"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1, "predicted": 2}
     assert scores["per_type"]["ORG"]["support"] == 1
+
+
+def test_report_table_shows_types_predicted_but_absent_from_gold():
+    report = {"n_documents": 1, "events": event_scores([{"ASSAULT"}, set()], [{"ASSAULT", "AGREE"}, {"AGREE"}], EVENT_TYPES)}
+    rows = {line.split()[0]: line.split()[1:] for line in format_report(report).splitlines()[3:] if line and line[0].isupper()}
+    assert rows["AGREE"] == ["0.000", "0.000", "0.000", "0", "2"]  # two false positives, no gold: still a row
+    assert rows["ASSAULT"][-2:] == ["1", "1"] and "PROTEST" not in rows  # neither in gold nor predicted: no row
 
 
 def _write(tmp_path, records):
