@@ -239,4 +239,5 @@ class _DropMessage(logging.Filter):
         self.text = text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return self.text not in record.getMessage()
+        # the raw message, not getMessage(): a malformed record from elsewhere must not raise here
+        return not (isinstance(record.msg, str) and self.text in record.msg)

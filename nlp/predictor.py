@@ -149,6 +149,7 @@ class Predictor:
         chunk: list[tuple[str, list[tuple[int, int]], str | None, bool]] = []
         pending: DocumentPrediction | None = None  # a document whose later pieces are still to come
         n_sentences = 0
+        n_done = 0  # sentences of the chunks already run
         try:
             for index, text in enumerate(texts):
                 given = next(spans_iter) if spans_iter is not None else None
@@ -165,12 +166,12 @@ class Predictor:
                     chunk.append((text, piece, None, k + CHUNK_SENTENCES >= len(spans)))
                     n_sentences += len(piece)
                     if n_sentences >= CHUNK_SENTENCES:
-                        bar = self._progress_bar(bar, progress, n_sentences, total=total)
+                        bar = self._progress_bar(bar, progress, n_sentences, n_done, total)
                         done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
                         yield from done
-                        chunk, n_sentences = [], 0
+                        chunk, n_done, n_sentences = [], n_done + n_sentences, 0
             if chunk:
-                bar = self._progress_bar(bar, progress, n_sentences, final=True, total=total)
+                bar = self._progress_bar(bar, progress, n_sentences, n_done, total)
                 done, pending = self._finish_chunk(chunk, batch_size, bar, keep_probabilities, pending)
                 yield from done
         finally:
@@ -179,27 +180,23 @@ class Predictor:
 
     # ---- pipeline -----------------------------------------------------------------------
 
-    def _progress_bar(self, bar, progress: bool | None, n_sentences: int, final: bool = False, total: int | None = None):
-        """The bar for the next chunk of `n_sentences`: created on first use, else grown by the chunk.
+    def _progress_bar(self, bar, progress: bool | None, n_sentences: int, n_done: int = 0, total: int | None = None):
+        """The bar for the next chunk of `n_sentences`, after `n_done` sentences: created when first due, else grown.
 
-        With `total` (the whole call's sentence count, known for sized inputs) the bar is sized once.
+        With `total` (the whole call's sentence count, known for sized inputs) the bar is sized once; a
+        stream's bar grows chunk by chunk. By default a bar appears once a call reaches PROGRESS_MIN_SENTENCES.
         """
         if bar is not None:
             if total is None:
                 bar.total = (bar.total or 0) + n_sentences
                 bar.refresh()
             return bar
-        if progress is not None:
-            show = progress
-        elif total is not None:
-            show = total >= PROGRESS_MIN_SENTENCES
-        else:
-            show = not final or n_sentences >= PROGRESS_MIN_SENTENCES
-        if not show:
+        seen = n_done + n_sentences if total is None else total
+        if not (progress if progress is not None else seen >= PROGRESS_MIN_SENTENCES):
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=n_sentences if total is None else total, unit="sent", desc="predict", leave=False)
+        return tqdm(total=seen, initial=n_done, unit="sent", desc="predict", leave=False)
 
     def _prepare(self, doc: int, text: str, spans: list[tuple[int, int]]) -> list[_Sentence]:
         sentences = []
@@ -299,7 +296,7 @@ class Predictor:
                 raise TypeError(f"sentence {index} must be a sequence of str tokens")
             norm = normalize_tokens(list(words), self._norm)
             prepared.append(_Sentence(0, 0, 0, norm, np.zeros((len(norm), 2), dtype=np.int64)))
-        bar = self._progress_bar(None, progress, len(prepared), final=True)
+        bar = self._progress_bar(None, progress, len(prepared))
         try:
             event_probs, paths, _ = self._infer(prepared, batch_size, bar)
         finally:
@@ -424,7 +421,9 @@ def _known_total(texts, sentence_spans) -> int | None:
         if not isinstance(text, str):
             continue
         given = sentence_spans[index] if sentence_spans is not None and index < len(sentence_spans) else None
-        total += len(given) if isinstance(given, Sequence) else len(split_sentences(text))
+        if given is not None and not isinstance(given, Sequence):
+            return None  # spans given as an iterator: unknown without consuming them
+        total += len(given) if given is not None else len(split_sentences(text))
     return total
 
 

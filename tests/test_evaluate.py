@@ -114,3 +114,17 @@ def test_evaluate_seed_gold(seed_articles, predictor, tmp_path):
     report = evaluate(_write(tmp_path, seed_articles), model=predictor)
     assert report["n_sentences"] == sum(len(a["sentences"]) for a in seed_articles)
     assert report["entities"]["per_type"]["LOC"]["support"] > 0
+
+
+def test_conll_report_counts_predicted_entities_per_label():
+    from pathlib import Path
+
+    from nlp.evaluation import evaluate_conll
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "examples" / "ner_sample.conll"
+    report = evaluate_conll(sample, progress=False)  # the shipped model; the sample uses ANERcorp's PERS tag
+    per_type = report["entities"]["per_type"]
+    assert sum(s["predicted"] for s in per_type.values()) > 0
+    for label, s in per_type.items():  # true positives seen both ways: precision x predicted = recall x support
+        assert s["precision"] * s["predicted"] == pytest.approx(s["recall"] * s["support"]), label
+    assert per_type["PER"]["support"] > 0 and per_type["PER"]["predicted"] > 0

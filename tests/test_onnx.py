@@ -1,6 +1,7 @@
 """ONNX export: the exported model gives the torch predictor's results through predict(), CLI included."""
 
 import json
+import logging
 import subprocess
 import sys
 
@@ -100,9 +101,11 @@ def test_int8_keeps_the_feed_forward_layers_with_the_largest_calibration_peaks(t
 
     peaks = feed_forward_peaks(tiny_model, CALIBRATION_TEXT)
     assert len(peaks) == tiny_model.encoder.config.num_hidden_layers and min(peaks) > 0
+    filters = list(logging.getLogger().filters)
     with caplog.at_level("WARNING"):
         out = export_onnx(tiny_model, tmp_path / "one", quantize="int8", fp32_layers=1)
     assert not [r for r in caplog.records if "pre-processing" in r.getMessage()]  # onnxruntime's image-model hint is dropped
+    assert logging.getLogger().filters == filters  # and the filter is gone afterwards
     info = json.loads((out / "export.json").read_text(encoding="utf-8"))
     assert info["fp32_feed_forward_layers"] == [peaks.index(max(peaks))]
     float_ffn = [n.name for n in onnx.load(str(out / "model.onnx")).graph.node if n.op_type == "MatMul" and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]

@@ -268,11 +268,12 @@ def test_progress_bar_total_is_the_whole_input_from_the_start(predictor, monkeyp
     class Recorder(tqdm.auto.tqdm):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, disable=True, **{k: v for k, v in kwargs.items() if k != "disable"})
-            self.totals = [kwargs["total"]]
+            self.first, self.start, self.counted = kwargs["total"], kwargs.get("initial", 0), kwargs.get("initial", 0)
             bars.append(self)
 
         def update(self, n=1):
-            self.totals.append(self.total)
+            self.counted += n
+            assert self.counted <= self.total
             return super().update(n)
 
     monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
@@ -280,10 +281,26 @@ def test_progress_bar_total_is_the_whole_input_from_the_start(predictor, monkeyp
     texts = [example_text() * 3, 42, example_text()]
     results = predictor.predict(texts, progress=True, errors="skip")
     n = sum(len(r.sentences) for r in results)
-    assert len(bars) == 1 and set(bars[0].totals) == {n}  # a list: sized once, never grown
+    assert len(bars) == 1 and bars[0].first == bars[0].total == bars[0].counted == n  # a list: sized once
     bars.clear()
     list(predictor.predict_iter(iter(texts), progress=True, errors="skip"))  # a stream: grows chunk by chunk
-    assert bars[0].totals[0] < n and bars[0].totals[-1] == n
+    assert bars[0].first < n and bars[0].total == bars[0].counted == n
+    # given sentence spans (as evaluate passes them) are counted as given
+    bars.clear()
+    spans = [[(0, 3), (4, 9)], None]
+    list(predictor.predict_iter([example_text(), example_text()], progress=True, sentence_spans=spans))
+    assert bars[0].first == bars[0].counted == 2 + len(results[2].sentences)
+    # by default a bar appears once a call reaches PROGRESS_MIN_SENTENCES, for lists and streams alike
+    monkeypatch.setattr(module, "PROGRESS_MIN_SENTENCES", n)
+    bars.clear()
+    predictor.predict(texts[:1])
+    list(predictor.predict_iter(iter(texts[:1])))
+    assert bars == []  # fewer sentences than the minimum
+    predictor.predict(texts, errors="skip")
+    list(predictor.predict_iter(iter(texts), errors="skip"))
+    listed, streamed = bars
+    assert listed.first == listed.counted == n and listed.start == 0
+    assert streamed.start > 0 and streamed.total == streamed.counted == n  # starts where the stream reached the minimum
 
 
 def test_stored_lexicon_adds_its_types_and_survives_save_and_load(tiny_model, tmp_path):
