@@ -126,9 +126,8 @@ def format_report(report: dict[str, Any]) -> str:
         part = report[section]
         lines += ["", title, f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}{'predicted':>10}"]
         for label, s in part["per_type"].items():
-            if s["support"] or s.get("predicted", s["precision"]):  # false positives of a type absent from gold get a row
-                predicted = f"{s['predicted']:>10d}" if "predicted" in s else f"{'-':>10}"  # reports saved before the key
-                lines.append(f"{label:<12}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}{s['support']:>10d}{predicted}")
+            if s["support"] or s["predicted"]:  # false positives of a type absent from gold get a row
+                lines.append(f"{label:<12}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}{s['support']:>10d}{s['predicted']:>10d}")
         for avg in ("micro", "macro"):
             if avg in part:
                 s = part[avg]

@@ -29,7 +29,7 @@ def _plt():
 
 def _bars(part: dict, title: str, path: Path) -> None:
     plt = _plt()
-    labels = [k for k, v in part["per_type"].items() if v["support"] or v.get("predicted")]
+    labels = [k for k, v in part["per_type"].items() if v["support"] or v["predicted"]]
     if not labels:
         labels = list(part["per_type"])
     x = np.arange(len(labels))
