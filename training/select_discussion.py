@@ -1,0 +1,153 @@
+"""Sentences of writing that discusses events (opinion, analysis, interviews) for annotation, and their import.
+
+    python -m training.select_discussion select ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz outputs/discussion \
+        --sentences 1700 --per-article 3 --seed 2026 --exclude data/annotations/*.jsonl data/annotations/agreement/*.jsonl
+    python -m training.select_discussion import outputs/discussion --sheets outputs/discussion/sheet_*.jsonl \
+        --prefix data/annotations/discussion
+
+Non-news articles are recognised by their section in the URL (opinion columns, readers' discussion pages) or an
+interview/analysis title; sentences are chosen because the trigger lexicon finds event words in them, so the model
+learns what event vocabulary looks like when no event is reported. A fifth of the articles (by a hash of the id)
+is held aside for evaluation; the rest trains. The import writes standoff files with only the chosen sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from nlp.articles import iter_json_lines
+from nlp.labels import EVENT_TYPES
+from nlp.lexicon import Lexicon
+from nlp.preprocess import split_sentences
+
+# URL sections and title cues of SaudiNewsNet articles that are not news reports.
+NON_NEWS_URL = re.compile(
+    r"alwatan\.com\.sa/(?:Articles|Discussion)/|al-jazirah\.com/\d+/\d+/(?:ar|rj)\d|3alyoum\.com/opinion/"
+)
+NON_NEWS_TITLE = re.compile(r"حوار|في\s+حديث|تحليل|قراءة\s+في|رأي|مقال")
+# Conflict vocabulary weighs more: the hardest false events are ASSAULT and PROTEST in columns about wars and uprisings.
+PREFERRED = {"ASSAULT", "PROTEST", "COERCE", "THREATEN", "MOBILIZE", "ACCUSE"}
+# Words of uprisings and wars that the trigger lexicon does not list as triggers (they name events, they are not acts).
+WAR_AND_UPRISING = re.compile(r"ثور[ةاتي]|الربيع\s+العربي|انتفاض|احتجاج|مظاهر[ةا]|تظاهر|اعتصام|[إا]ضراب|الحرب|حروب|غزو|احتلال|[إا]رهاب")
+
+
+def is_non_news(record: dict[str, Any]) -> bool:
+    """True for opinion columns, discussion pages, interviews and analyses."""
+    return bool(NON_NEWS_URL.search(record.get("url") or "") or NON_NEWS_TITLE.search(record.get("title") or ""))
+
+
+def held_aside(doc_id: str) -> bool:
+    """The fixed fifth of articles kept for evaluation (SHA-1 of the id)."""
+    return int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF < 0.20
+
+
+def select(corpus: str, lexicon: Lexicon, n_sentences: int, per_article: int, exclude: set[str], seed: int) -> list[dict[str, Any]]:
+    """Up to `per_article` event-word sentences from each non-news article, `n_sentences` in all (seeded)."""
+    rng = random.Random(seed)
+    pool = []
+    for _, record in iter_json_lines(corpus):
+        doc_id = str(record.get("id"))
+        if doc_id in exclude or not is_non_news(record):
+            continue
+        text = record["text"]
+        spans = split_sentences(text)
+        found = []
+        for i, (a, b) in enumerate(spans):
+            if not 25 <= b - a <= 600:
+                continue
+            types = lexicon.events(text[a:b])
+            war = bool(WAR_AND_UPRISING.search(text[a:b]))
+            if types or war:
+                found.append((3.0 if war or "PROTEST" in types else 2.0 if PREFERRED & set(types) else 1.0, i, a, b, types))
+        rng.shuffle(found)
+        found.sort(key=lambda f: -f[0])
+        for weight, i, a, b, types in sorted(found[:per_article], key=lambda f: f[1]):
+            pool.append({
+                "key": f"{doc_id}#{a}", "id": doc_id, "start": a, "end": b, "title": record.get("title") or "",
+                "before": text[spans[i - 1][0]:spans[i - 1][1]] if i else "", "text": text[a:b],
+                "after": text[spans[i + 1][0]:spans[i + 1][1]] if i + 1 < len(spans) else "",
+                "lexicon": types, "held_aside": held_aside(doc_id), "source": f"SaudiNewsNet/{record.get('source', '').split('/')[-1]}",
+            })
+    rng.shuffle(pool)
+    return pool[:n_sentences]
+
+
+def import_sheets(out_dir: Path, sheets: Sequence[str], prefix: str) -> dict[str, int]:
+    """Standoff files PREFIX_train.jsonl and PREFIX_heldout.jsonl (only the chosen sentences) from the sheets."""
+    chosen = {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
+    verdicts: dict[str, list[str]] = {}
+    for path in sheets:
+        for where, record in iter_json_lines(path):
+            events = record.get("events")
+            if record.get("key") not in chosen or not isinstance(events, list) or any(e not in EVENT_TYPES for e in events):
+                raise ValueError(f"{where}expected a chosen 'key' and a list of PLOVER types, got {record!r}")
+            verdicts[record["key"]] = sorted(set(events), key=EVENT_TYPES.index)
+    missing = sorted(set(chosen) - set(verdicts))
+    if missing:
+        raise ValueError(f"{len(missing)} chosen sentences have no verdict, e.g. {missing[:3]}")
+    articles: dict[str, dict[str, Any]] = {}
+    for key, r in chosen.items():
+        art = articles.setdefault(r["id"], {"id": r["id"], "source": r["source"], "held_aside": r["held_aside"], "sentences": []})
+        art["sentences"].append({"start": r["start"], "end": r["end"], "events": verdicts[key]})
+    counts = {"train": 0, "heldout": 0}
+    outputs = {part: open(f"{prefix}_{part}.jsonl", "w", encoding="utf-8", newline="\n") for part in counts}
+    for doc_id in sorted(articles):
+        art = articles[doc_id]
+        part = "heldout" if art.pop("held_aside") else "train"
+        art["sentences"].sort(key=lambda s: s["start"])
+        outputs[part].write(json.dumps(art, ensure_ascii=False) + "\n")
+        counts[part] += len(art["sentences"])
+    for handle in outputs.values():
+        handle.close()
+    return counts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.select_discussion", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("select", help="choose the sentences and write annotation batches")
+    s.add_argument("corpus")
+    s.add_argument("out_dir", type=Path)
+    s.add_argument("--lexicon", default="data/lexicon/plover_ar.yaml")
+    s.add_argument("--sentences", type=int, default=1700)
+    s.add_argument("--per-article", type=int, default=3)
+    s.add_argument("--batches", type=int, default=4)
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--exclude", nargs="*", default=[], help="annotation files whose articles are skipped")
+    i = sub.add_parser("import", help="write the standoff files from the annotators' sheets")
+    i.add_argument("out_dir", type=Path)
+    i.add_argument("--sheets", nargs="+", required=True)
+    i.add_argument("--prefix", default="data/annotations/discussion")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "select":
+            exclude = {str(r.get("id")) for path in args.exclude for _, r in iter_json_lines(path)}
+            chosen = select(args.corpus, Lexicon.from_yaml(args.lexicon), args.sentences, args.per_article, exclude, args.seed)
+            args.out_dir.mkdir(parents=True, exist_ok=True)
+            with open(args.out_dir / "chosen.jsonl", "w", encoding="utf-8") as handle:
+                for r in chosen:
+                    handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+            blind = [{k: r[k] for k in ("key", "title", "before", "text", "after")} for r in chosen]
+            for b in range(args.batches):
+                with open(args.out_dir / f"batch_{b + 1}.jsonl", "w", encoding="utf-8") as handle:
+                    for r in blind[b :: args.batches]:
+                        handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+            aside = sum(r["held_aside"] for r in chosen)
+            print(f"{len(chosen)} sentences from {len({r['id'] for r in chosen})} articles ({aside} held aside) in {args.batches} batches")
+        else:
+            print(json.dumps(import_sheets(args.out_dir, args.sheets, args.prefix)))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
