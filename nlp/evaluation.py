@@ -134,4 +134,6 @@ def format_report(report: dict[str, Any]) -> str:
                 lines.append(f"{avg:<12}{s['precision']:>10.3f}{s['recall']:>10.3f}{s['f1']:>10.3f}")
         if "has_event_accuracy" in part:
             lines.append(f"has-any-event accuracy: {part['has_event_accuracy']:.3f}")
+        if part.get("no_event_sentences"):
+            lines.append(f"no-event sentences given an event: {part['no_event_flagged']:.3f} of {part['no_event_sentences']}")
     return "\n".join(lines)

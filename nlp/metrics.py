@@ -16,16 +16,20 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 def event_scores(
     gold: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], event_types: Sequence[str]
 ) -> dict:
-    """Per-type, micro and macro P/R/F1 over sentences, and accuracy of "has any event".
+    """Per-type, micro and macro P/R/F1 over sentences, accuracy of "has any event", and the share of
+    no-event sentences given some event (false events on text that only talks about events).
 
     Macro averages over the types that occur in `gold` (support > 0).
     """
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
     tp, fp, fn = Counter(), Counter(), Counter()
-    any_correct = 0
+    any_correct = no_event = no_event_flagged = 0
     for g, p in zip(gold, predicted):
         g, p = set(g), set(p)
+        if not g:
+            no_event += 1
+            no_event_flagged += bool(p)
         for label in g & p:
             tp[label] += 1
         for label in p - g:
@@ -49,6 +53,8 @@ def event_scores(
         "macro": macro,
         "per_type": per_type,
         "has_event_accuracy": any_correct / len(gold) if gold else 0.0,
+        "no_event_sentences": no_event,
+        "no_event_flagged": no_event_flagged / no_event if no_event else 0.0,
     }
 
 

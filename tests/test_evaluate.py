@@ -23,6 +23,10 @@ def test_event_scores_hand_computed():
     assert scores["macro"]["f1"] == pytest.approx(1 / 3)
     # has-any-event: right on sentences 0 and 1, wrong on 2 and 3
     assert scores["has_event_accuracy"] == pytest.approx(0.5)
+    # one no-event sentence (2), and it was given ACCUSE
+    assert scores["no_event_sentences"] == 1 and scores["no_event_flagged"] == 1.0
+    clean = event_scores([set(), set(), {"AID"}], [set(), {"PROTEST"}, {"AID"}], EVENT_TYPES)
+    assert clean["no_event_sentences"] == 2 and clean["no_event_flagged"] == pytest.approx(0.5)
 
 
 def test_entity_scores_hand_computed():
@@ -99,7 +103,7 @@ def test_evaluate_report_shape(tmp_path, predictor):
     only_text = {"id": "a3", "text": "نص بلا تعليقات."}
     report = evaluate(_write(tmp_path, [GOOD, only_text]), model=predictor)
     assert report["n_documents"] == 2 and report["n_sentences"] == 2
-    assert set(report["events"]) == {"micro", "macro", "per_type", "has_event_accuracy"}
+    assert set(report["events"]) == {"micro", "macro", "per_type", "has_event_accuracy", "no_event_sentences", "no_event_flagged"}
     assert set(report["events"]["per_type"]) == set(EVENT_TYPES)
     assert set(report["entities"]["per_type"]) == set(ENTITY_LABELS)
     assert "Events" in format_report(report)

@@ -152,3 +152,22 @@ def test_discussion_selection_takes_event_words_from_non_news_only(tmp_path: Pat
     assert [(s.events, opinion[s.start:s.end]) for s in articles[0].sentences] == sorted(
         [(("ASSAULT",) if "قصفت" in c["text"] else (), c["text"]) for c in chosen], key=lambda x: opinion.index(x[1])
     )
+
+
+def test_model_disagreements_select_sentences(workspace: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    gold = str(workspace["gold"])
+    predicted = {f"{gold}#a#0": ["ASSAULT"], f"{gold}#a#1": [], f"{gold}#a#2": ["SUPPORT"], f"{gold}#b#0": ["ASSAULT"], f"{gold}#b#1": ["AID"]}
+    predictions = workspace["out"].parent / "pred.json"
+    predictions.write_text(json.dumps(predicted), encoding="utf-8")
+    out = workspace["out"]
+    assert realign.main(["candidates", "--corpus", str(workspace["corpus"]), "--files", gold, "--random-share", "0",
+                         "--predictions", str(predictions), "--out-dir", str(out)]) == 0
+    rules = {(r["id"], r["i"]): r["rules"] for r in map(json.loads, open(out / "sentences.jsonl", encoding="utf-8"))}
+    assert rules[("b", 1)] == [realign.MODEL_RULE]  # the model gives AID where the gold has none
+    assert realign.MODEL_RULE not in rules[("a", 0)]
+
+    del predicted[f"{gold}#b#1"]
+    predictions.write_text(json.dumps(predicted), encoding="utf-8")
+    assert realign.main(["candidates", "--corpus", str(workspace["corpus"]), "--files", gold,
+                         "--predictions", str(predictions), "--out-dir", str(out)]) == 2
+    assert "no model prediction" in capsys.readouterr().err

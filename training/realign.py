@@ -2,6 +2,7 @@
 
     python -m training.realign candidates --corpus SNN.jsonl.gz ANERCORP_TRAIN.txt --model models/default \
         --out-dir outputs/realign [--files data/annotations/*.jsonl data/annotations/agreement/*.jsonl]
+    (or `predict --files PART… --out P.json` in several processes, then `candidates --predictions P*.json`)
     python -m training.realign batches outputs/realign --batches 6 --second-pass 0.10
     python -m training.realign adjudication outputs/realign --sheets outputs/realign/sheet_*.jsonl
     python -m training.realign apply outputs/realign --adjudicated outputs/realign/adjudicated_*.jsonl
@@ -71,7 +72,7 @@ def _may_be_wrong(condition: str, old: Sequence[str]) -> bool:
 
 
 def find_candidates(
-    files: Sequence[Path], corpus: Sequence[str], model: str | None, random_share: float, seed: int
+    files: Sequence[Path], corpus: Sequence[str], predicted: dict[str, list[str]] | None, random_share: float, seed: int
 ) -> list[dict[str, Any]]:
     """One record per sentence of every file, with the rules that select it (empty: not selected)."""
     titles = _titles(corpus)
@@ -93,8 +94,8 @@ def find_candidates(
     for record in records:
         if not record["rules"] and rng.random() < random_share:
             record["rules"] = [RANDOM_RULE]
-    if model is not None:
-        _mark_disagreements(records, files, corpus, model)
+    if predicted is not None:
+        mark_disagreements(records, predicted)
     return records
 
 
@@ -108,25 +109,32 @@ def _titles(corpus: Sequence[str]) -> dict[str, str]:
     return titles
 
 
-def _mark_disagreements(records: list[dict[str, Any]], files: Sequence[Path], corpus: Sequence[str], model: str) -> None:
+def predict_labels(files: Sequence[Path], corpus: Sequence[str], model: str) -> dict[str, list[str]]:
+    """The model's event types for every gold sentence of the files (on the gold spans), by sentence key."""
     from nlp.predictor import load_predictor
 
     predictor = load_predictor(model)
-    by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        by_file[record["file"]].append(record)
+    out: dict[str, list[str]] = {}
     for path in files:
         articles = read_standoff(path, corpus)
         spans = [[(s.start, s.end) for s in a.sentences or []] for a in articles]
         predictions = predictor.predict_iter([a.text for a in articles], sentence_spans=spans, progress=True)
-        flat = [sorted(label for label, _ in s.events) for p in predictions for s in p.sentences]
-        mine = by_file[str(path)]
-        if len(flat) != len(mine):
-            raise RuntimeError(f"{path}: {len(flat)} predicted sentences for {len(mine)} gold ones")
-        for record, predicted in zip(mine, flat):
-            record["predicted"] = predicted
-            if set(predicted) != set(record["old"]):
-                record["rules"].append(MODEL_RULE)
+        for article, prediction in zip(articles, predictions):
+            for i, sentence in enumerate(prediction.sentences):
+                key = key_of({"file": str(path), "id": article.id, "i": i})
+                out[key] = sorted((label for label, _ in sentence.events), key=EVENT_TYPES.index)
+    return out
+
+
+def mark_disagreements(records: list[dict[str, Any]], predicted: dict[str, list[str]]) -> None:
+    """Select (rule MODEL_RULE) the sentences whose predicted label set differs from the gold one."""
+    missing = [key_of(r) for r in records if key_of(r) not in predicted]
+    if missing:
+        raise ValueError(f"{len(missing)} sentences have no model prediction, e.g. {missing[:3]}")
+    for record in records:
+        record["predicted"] = predicted[key_of(record)]
+        if set(record["predicted"]) != set(record["old"]):
+            record["rules"].append(MODEL_RULE)
 
 
 def key_of(record: dict[str, Any]) -> str:
@@ -198,13 +206,13 @@ def _read_sheets(paths: Iterable[str]) -> dict[str, list[str]]:
     return verdicts
 
 
-def make_adjudication(out_dir: Path, sheets: Sequence[str], n_batches: int, seed: int) -> None:
-    """Items where the blind verdict differs from the old label: both options, in random order, no provenance."""
+def make_adjudication(out_dir: Path, sheets: Sequence[str], n_batches: int, seed: int, name: str = "adjudicate") -> None:
+    """Items where the blind verdict differs from the old label: both options, in random order, no provenance.
+
+    Sheets may come in waves (one call per wave, each with its own `name`); `apply` checks that every selected
+    sentence has a verdict."""
     records = {key_of(r): r for r in map(json.loads, open(out_dir / "sentences.jsonl", encoding="utf-8"))}
     verdicts = _read_verdicts(records.values(), sheets)
-    missing = [k for k, r in records.items() if r["rules"] and k not in verdicts]
-    if missing:
-        raise ValueError(f"{len(missing)} selected sentences have no verdict, e.g. {missing[:3]}")
     rng = random.Random(seed)
     items = []
     for key, verdict in verdicts.items():
@@ -217,7 +225,7 @@ def make_adjudication(out_dir: Path, sheets: Sequence[str], n_batches: int, seed
                           "option_a": options[0], "option_b": options[1]})
     rng.shuffle(items)
     for b in range(n_batches):
-        _write_jsonl(out_dir / f"adjudicate_{b + 1}.jsonl", items[b::n_batches])
+        _write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", items[b::n_batches])
     print(f"{len(verdicts)} verdicts, {len(items)} differ from the old label -> {n_batches} adjudication batches")
 
 
@@ -238,6 +246,8 @@ def apply_verdicts(out_dir: Path, sheets: Sequence[str], adjudicated: Sequence[s
             if not r["rules"]:
                 continue
             key = key_of(r)
+            if key not in verdicts:
+                raise ValueError(f"{key}: a selected sentence has no verdict in the sheets")
             verdict = verdicts[key]
             label = verdict if verdict == r["old"] else final.get(key)
             if label is None:
@@ -283,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("--corpus", nargs="+", required=True)
     c.add_argument("--files", nargs="*", type=Path, default=None)
     c.add_argument("--model", default=None, help="also select sentences where this model and the gold disagree")
+    c.add_argument("--predictions", nargs="*", default=[], help="the model's labels from `predict` runs instead of --model")
     c.add_argument("--random-share", type=float, default=0.05)
     c.add_argument("--seed", type=int, default=19)
     c.add_argument("--out-dir", type=Path, required=True)
@@ -296,11 +307,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--sheets", nargs="+", required=True)
     a.add_argument("--batches", type=int, default=2)
     a.add_argument("--seed", type=int, default=19)
+    a.add_argument("--name", default="adjudicate", help="batch file prefix (one per wave of sheets)")
     p = sub.add_parser("apply", help="write the final labels and the changes files")
     p.add_argument("out_dir", type=Path)
     p.add_argument("--sheets", nargs="+", required=True)
     p.add_argument("--adjudicated", nargs="*", default=[])
     p.add_argument("--changes-dir", type=Path, default=Path("data/annotations/changes"))
+    m = sub.add_parser("predict", help="the model's labels for every gold sentence (run several over parts of the files)")
+    m.add_argument("--model", required=True)
+    m.add_argument("--corpus", nargs="+", required=True)
+    m.add_argument("--files", nargs="+", type=Path, required=True)
+    m.add_argument("--out", type=Path, required=True)
     k = sub.add_parser("check", help="check an annotator's sheet against its batch")
     k.add_argument("batch")
     k.add_argument("sheet")
@@ -310,9 +327,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems = check_sheet(args.batch, args.sheet)
             print("\n".join(problems) if problems else "OK")
             return 1 if problems else 0
+        if args.command == "predict":
+            args.out.write_text(json.dumps(predict_labels(args.files, args.corpus, args.model), ensure_ascii=False), encoding="utf-8")
+            return 0
         if args.command == "candidates":
             files = args.files if args.files else default_files()
-            records = find_candidates(files, args.corpus, args.model, args.random_share, args.seed)
+            predicted = predict_labels(files, args.corpus, args.model) if args.model else None
+            for path in args.predictions:
+                predicted = {**(predicted or {}), **json.loads(Path(path).read_text(encoding="utf-8"))}
+            records = find_candidates(files, args.corpus, predicted, args.random_share, args.seed)
             args.out_dir.mkdir(parents=True, exist_ok=True)
             _write_jsonl(args.out_dir / "sentences.jsonl", records)
             per_rule = Counter(rule for r in records for rule in r["rules"])
@@ -322,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "batches":
             make_batches(args.out_dir, args.batches, args.second_pass, args.seed)
         elif args.command == "adjudication":
-            make_adjudication(args.out_dir, args.sheets, args.batches, args.seed)
+            make_adjudication(args.out_dir, args.sheets, args.batches, args.seed, args.name)
         else:
             counts = apply_verdicts(args.out_dir, args.sheets, args.adjudicated, args.changes_dir)
             print(json.dumps(counts, ensure_ascii=False, indent=1))
