@@ -5,7 +5,8 @@
     (or `predict --files PART… --out P.json` in several processes, then `candidates --predictions P*.json`)
     python -m training.realign batches outputs/realign --batches 6 --second-pass 0.10
     python -m training.realign adjudication outputs/realign --sheets outputs/realign/sheet_*.jsonl
-    python -m training.realign apply outputs/realign --adjudicated outputs/realign/adjudicated_*.jsonl
+    python -m training.realign apply outputs/realign --sheets … --adjudicated outputs/realign/adjudicated_*.jsonl
+    python -m training.realign second-pass outputs/realign --sheets SECOND_SHEET --output data/annotations/agreement/X.jsonl
 
 A candidate is a sentence that a cue pattern of a decision rule matches, or whose label set the model and
 the gold disagree on; a seeded random share of the other sentences is re-judged too, to estimate what the
@@ -155,7 +156,8 @@ def make_batches(out_dir: Path, n_batches: int, second_share: float, seed: int) 
     items = [{"key": blind_key(r), "title": r["title"], "before": r["before"], "text": r["text"], "after": r["after"]} for r in chosen]
     for b in range(n_batches):
         _write_jsonl(out_dir / f"batch_{b + 1}.jsonl", items[b::n_batches])
-    second = rng.sample(items, round(second_share * len(items)))
+    main_files = [item for item, r in zip(items, chosen) if "/agreement/" not in r["file"]]
+    second = rng.sample(main_files, round(second_share * len(main_files)))
     _write_jsonl(out_dir / "second_pass_batch.jsonl", second)
     print(f"{len(items)} sentences in {n_batches} batches; second pass {len(second)}")
 
@@ -182,6 +184,21 @@ def check_sheet(batch: str, sheet: str) -> list[str]:
     if missing:
         problems.append(f"{len(missing)} sentences of the batch have no line, e.g. {missing[:3]}")
     return problems
+
+
+def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
+    """The independent second pass over realigned sentences as a standoff file for `training.agreement`."""
+    records = [json.loads(line) for line in open(out_dir / "sentences.jsonl", encoding="utf-8")]
+    by_key = {key_of(r): r for r in records}
+    articles: dict[str, dict[str, Any]] = {}
+    for key, events in _read_verdicts(records, sheets).items():
+        r = by_key[key]
+        art = articles.setdefault(r["id"], {"id": r["id"], "source": "second pass over realigned sentences", "sentences": []})
+        art["sentences"].append({"start": r["start"], "end": r["end"], "events": events})
+    for art in articles.values():
+        art["sentences"].sort(key=lambda s: s["start"])
+    _write_jsonl(path, [articles[k] for k in sorted(articles)])
+    return sum(len(a["sentences"]) for a in articles.values())
 
 
 def _read_verdicts(records: Iterable[dict[str, Any]], paths: Iterable[str]) -> dict[str, list[str]]:
@@ -318,6 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("--corpus", nargs="+", required=True)
     m.add_argument("--files", nargs="+", type=Path, required=True)
     m.add_argument("--out", type=Path, required=True)
+    q = sub.add_parser("second-pass", help="write the second-pass sheet as a standoff file for training.agreement")
+    q.add_argument("out_dir", type=Path)
+    q.add_argument("--sheets", nargs="+", required=True)
+    q.add_argument("--output", type=Path, required=True)
     k = sub.add_parser("check", help="check an annotator's sheet against its batch")
     k.add_argument("batch")
     k.add_argument("sheet")
@@ -327,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems = check_sheet(args.batch, args.sheet)
             print("\n".join(problems) if problems else "OK")
             return 1 if problems else 0
+        if args.command == "second-pass":
+            print(f"{write_second_pass(args.out_dir, args.sheets, args.output)} sentences -> {args.output}")
+            return 0
         if args.command == "predict":
             args.out.write_text(json.dumps(predict_labels(args.files, args.corpus, args.model), ensure_ascii=False), encoding="utf-8")
             return 0

@@ -4,6 +4,8 @@
         --sentences 1700 --per-article 3 --seed 2026 --exclude data/annotations/*.jsonl data/annotations/agreement/*.jsonl
     python -m training.select_discussion import outputs/discussion --sheets outputs/discussion/sheet_*.jsonl \
         --prefix data/annotations/discussion
+    python -m training.select_discussion second-pass outputs/discussion --share 0.10      # a blind batch for a second annotator
+    python -m training.select_discussion second-pass outputs/discussion --sheets SHEET --output data/annotations/agreement/discussion_second_pass.jsonl
 
 Non-news articles are recognised by their section in the URL (opinion columns, readers' discussion pages) or an
 interview/analysis title; sentences are chosen because the trigger lexicon finds event words in them, so the model
@@ -109,6 +111,35 @@ def import_sheets(out_dir: Path, sheets: Sequence[str], prefix: str) -> dict[str
     return counts
 
 
+def second_pass_batch(out_dir: Path, share: float, seed: int) -> int:
+    """A fresh random share of the chosen sentences, blind, for an independent second annotator."""
+    chosen = [json.loads(line) for line in open(out_dir / "chosen.jsonl", encoding="utf-8")]
+    sample = random.Random(seed).sample(chosen, round(share * len(chosen)))
+    with open(out_dir / "second_pass_batch.jsonl", "w", encoding="utf-8") as handle:
+        for r in sample:
+            handle.write(json.dumps({k: r[k] for k in ("key", "title", "before", "text", "after")}, ensure_ascii=False) + "\n")
+    return len(sample)
+
+
+def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
+    """The second annotator's sheet as a standoff file for `training.agreement` (sentences matched by id and offsets)."""
+    chosen = {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
+    articles: dict[str, dict[str, Any]] = {}
+    for sheet in sheets:
+        for where, record in iter_json_lines(sheet):
+            r = chosen.get(record.get("key"))
+            events = record.get("events")
+            if r is None or not isinstance(events, list) or any(e not in EVENT_TYPES for e in events):
+                raise ValueError(f"{where}expected a chosen 'key' and a list of PLOVER types, got {record!r}")
+            art = articles.setdefault(r["id"], {"id": r["id"], "source": "second pass", "sentences": []})
+            art["sentences"].append({"start": r["start"], "end": r["end"], "events": sorted(set(events), key=EVENT_TYPES.index)})
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for doc_id in sorted(articles):
+            articles[doc_id]["sentences"].sort(key=lambda s: s["start"])
+            handle.write(json.dumps(articles[doc_id], ensure_ascii=False) + "\n")
+    return sum(len(a["sentences"]) for a in articles.values())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.select_discussion", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -125,8 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     i.add_argument("out_dir", type=Path)
     i.add_argument("--sheets", nargs="+", required=True)
     i.add_argument("--prefix", default="data/annotations/discussion")
+    q = sub.add_parser("second-pass", help="a random share of the chosen sentences for a second annotator")
+    q.add_argument("out_dir", type=Path)
+    q.add_argument("--share", type=float, default=0.10)
+    q.add_argument("--seed", type=int, default=2027)
+    q.add_argument("--sheets", nargs="*", default=[], help="with --output: write the second pass's sheets as a standoff file")
+    q.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     try:
+        if args.command == "second-pass" and args.output is not None:
+            print(f"{write_second_pass(args.out_dir, args.sheets, args.output)} sentences -> {args.output}")
+            return 0
+        if args.command == "second-pass":
+            print(f"{second_pass_batch(args.out_dir, args.share, args.seed)} sentences -> {args.out_dir / 'second_pass_batch.jsonl'}")
+            return 0
         if args.command == "select":
             exclude = {str(r.get("id")) for path in args.exclude for _, r in iter_json_lines(path)}
             chosen = select(args.corpus, Lexicon.from_yaml(args.lexicon), args.sentences, args.per_article, exclude, args.seed)
