@@ -171,3 +171,21 @@ def test_model_disagreements_select_sentences(workspace: dict[str, Path], capsys
     assert realign.main(["candidates", "--corpus", str(workspace["corpus"]), "--files", gold,
                          "--predictions", str(predictions), "--out-dir", str(out)]) == 2
     assert "no model prediction" in capsys.readouterr().err
+
+
+def test_compare_models_table_pools_files_and_reads_conll(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from training import compare_models
+
+    gold = Path("data/examples/article_gold.jsonl")
+    conll = Path("data/examples/ner_sample.conll")
+    out = tmp_path / "compare.json"
+    code = compare_models.main(["--model", f"a={tiny_model_dir}", "--model", f"b={tiny_model_dir}",
+                                "--gold", f"one={gold}", "--gold", f"twice={gold},{gold}",
+                                "--conll", f"ner={conll}", "--output", str(out), "--no-progress"])
+    assert code == 0
+    results = json.loads(out.read_text())
+    assert results["a"] == results["b"]  # the same model scores the same
+    assert results["a"]["twice"]["sentences"] == 2 * results["a"]["one"]["sentences"] > 0
+    assert results["a"]["twice"]["micro"] == pytest.approx(results["a"]["one"]["micro"])
+    assert 0.0 <= results["a"]["ner"]["entities"] <= 1.0
+    assert compare_models.main(["--model", "no-equals-sign"]) == 2
