@@ -147,19 +147,23 @@ def blind_key(record: dict[str, Any]) -> str:
     return "r" + hashlib.sha1(key_of(record).encode("utf-8")).hexdigest()[:12]
 
 
-def make_batches(out_dir: Path, n_batches: int, second_share: float, seed: int) -> None:
-    """Blind batches of the selected sentences (no old label, no rule), and a fresh second-pass sample."""
+def make_batches(out_dir: Path, n_batches: int, second_share: float, seed: int, judged: Sequence[str] = (), name: str = "batch") -> None:
+    """Blind batches of the selected sentences (no old label, no rule), and a fresh second-pass sample.
+
+    Sentences already in the sheets `judged` (an earlier wave) are left out of the batches, not of the sample."""
     records = [json.loads(line) for line in open(out_dir / "sentences.jsonl", encoding="utf-8")]
     chosen = [r for r in records if r["rules"]]
     rng = random.Random(seed)
     rng.shuffle(chosen)
     items = [{"key": blind_key(r), "title": r["title"], "before": r["before"], "text": r["text"], "after": r["after"]} for r in chosen]
+    done = set(_read_sheets(judged)) if judged else set()
+    todo = [item for item in items if item["key"] not in done]
     for b in range(n_batches):
-        _write_jsonl(out_dir / f"batch_{b + 1}.jsonl", items[b::n_batches])
+        _write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", todo[b::n_batches])
     main_files = [item for item, r in zip(items, chosen) if "/agreement/" not in r["file"]]
     second = rng.sample(main_files, round(second_share * len(main_files)))
     _write_jsonl(out_dir / "second_pass_batch.jsonl", second)
-    print(f"{len(items)} sentences in {n_batches} batches; second pass {len(second)}")
+    print(f"{len(todo)} sentences in {n_batches} batches ({len(items) - len(todo)} judged before); second pass {len(second)}")
 
 
 def check_sheet(batch: str, sheet: str) -> list[str]:
@@ -319,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--batches", type=int, default=6)
     b.add_argument("--second-pass", type=float, default=0.10)
     b.add_argument("--seed", type=int, default=19)
+    b.add_argument("--judged", nargs="*", default=[], help="sheets of an earlier wave: their sentences are not batched again")
+    b.add_argument("--name", default="batch", help="batch file prefix")
     a = sub.add_parser("adjudication", help="batches of the verdicts that differ from the old labels")
     a.add_argument("out_dir", type=Path)
     a.add_argument("--sheets", nargs="+", required=True)
@@ -367,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for rule, n in per_rule.most_common():
                 print(f"  {rule:20s} {n}")
         elif args.command == "batches":
-            make_batches(args.out_dir, args.batches, args.second_pass, args.seed)
+            make_batches(args.out_dir, args.batches, args.second_pass, args.seed, args.judged, args.name)
         elif args.command == "adjudication":
             make_adjudication(args.out_dir, args.sheets, args.batches, args.seed, args.name)
         else:
