@@ -81,20 +81,6 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[str, str]]:
         raise CliError(str(err)) from None
 
 
-def _done_ids(path: Path) -> set[str]:
-    """Ids already in a JSONL output; a partial last line (killed while writing) is cut off."""
-    data = path.read_bytes()
-    complete = data.rfind(b"\n") + 1
-    if complete < len(data):
-        with open(path, "r+b") as handle:
-            handle.truncate(complete)
-    done = set()
-    for line in data[:complete].decode("utf-8").splitlines():
-        if line.strip():
-            done.add(str(json.loads(line)["id"]))
-    return done
-
-
 def _shard() -> tuple[int, int, int]:
     """(rank, world size, local rank) from the environment set by accelerate launch / torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -103,6 +89,7 @@ def _shard() -> tuple[int, int, int]:
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
+    from .output import Output, check_writable
     from .predictor import load_predictor
 
     rank, world, local_rank = _shard()
@@ -120,47 +107,61 @@ def _cmd_predict(args: argparse.Namespace) -> None:
         raise CliError("--resume needs -o OUTPUT (the file to continue)")
     if args.resume and args.format != "jsonl":
         raise CliError("--resume works with --format jsonl")
-    done = _done_ids(Path(output)) if args.resume and output and Path(output).is_file() else set()
-    predictor = load_predictor(args.model, device=device, batch_size=args.batch_size)
+    # outputs are checked (and a resumed one read) before the model loads; nothing changes until writing starts
+    if args.html:
+        check_writable(args.html)
+    out = Output(output, resume=args.resume, resumable=args.format == "jsonl")
+    try:
+        predictor = load_predictor(args.model, device=device, batch_size=args.batch_size)
+    except BaseException:
+        out.discard()
+        raise
     ids: deque[str] = deque()
 
     def texts() -> Iterator[str]:
         inputs = _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip")
         for index, (doc_id, text) in enumerate(inputs):
-            if index % world != rank or doc_id in done:
+            # each line already in a resumed output stands for one document with its id (repeats counted)
+            if index % world != rank or out.done.take(doc_id):
                 continue
             ids.append(doc_id)
             yield text
 
-    mode = "a" if done else "w"
-    out = open(output, mode, encoding="utf-8", newline="\n") if output else sys.stdout
     kept = []  # results for --html (held in memory)
-    if args.format == "csv":
-        import csv
+    with out:
+        out.start()
+        if args.format == "csv":
+            import csv
+            import io
 
-        from .tables import COLUMNS, to_rows
+            from .tables import COLUMNS, to_rows
 
-        writer = csv.DictWriter(out, fieldnames=list(COLUMNS))
-        writer.writeheader()
-    try:
-        # results stream out as each chunk of documents is done
+            def csv_text(rows, header: bool = False) -> str:
+                buffer = io.StringIO()
+                writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS))
+                if header:
+                    writer.writeheader()
+                writer.writerows(rows)
+                return buffer.getvalue()
+
+            out.write(csv_text([], header=True), document=False)
+        # results stream out as each chunk of documents is done, one whole document per write
         for result in predictor.predict_iter(texts(), progress=args.progress):
             result.id = ids.popleft()
             if args.format == "csv":
-                for row in to_rows(result):
-                    writer.writerow(row)
+                out.write(csv_text(to_rows(result)))
             else:
                 out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
             if args.html:
                 kept.append(result)
-        out.flush()
-        if args.html:
-            from .render import render
+        out.warn_unmatched()
+    if args.html:
+        from .render import render
 
+        try:
             Path(args.html).write_text(render(kept), encoding="utf-8")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        except OSError as err:
+            raise CliError(f"cannot write {args.html}: {err.strerror or err}") from None
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> None:
@@ -245,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--resume", action="store_true",
-        help="continue an interrupted run: skip documents whose id is already in -o OUTPUT and append the rest",
+        help="continue an interrupted run: skip the documents already in -o OUTPUT (matched by id, each line "
+             "standing for one document, so repeated ids count) and append the rest",
     )
     p.add_argument("--html", default=None, metavar="OUT.html", help="also write an HTML page showing the results (right to left)")
     p.add_argument(
@@ -321,11 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except BrokenPipeError:
         return 0
+    except (ValueError, TypeError, OSError, ImportError) as err:  # OSError: FileNotFoundError, nlp.output.OutputError
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -24,6 +24,7 @@ SETTINGS_FILE = "nlp_config.json"
 WEIGHTS_FILE = "model.safetensors"
 LEXICON_FILE = "lexicon.yaml"  # trigger lexicon for `lexicon_types` (optional)
 ENCODER_CONFIG_FILE = "config.json"
+TOKENIZER_FILE = "tokenizer.json"
 POOLING_CHOICES = ("mean", "cls")
 
 
@@ -218,12 +219,16 @@ def load_tokenizer(directory: str | os.PathLike[str]) -> Any:
     """The fast tokenizer saved in a model directory (local files only, no remote code)."""
     from transformers import AutoTokenizer
 
+    path = Path(directory) / TOKENIZER_FILE
+    if Path(directory).is_dir() and not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: a model directory needs the fast tokenizer saved with it (see save_pretrained)")
     try:
         return AutoTokenizer.from_pretrained(
             str(directory), use_fast=True, local_files_only=True, trust_remote_code=False
         )
     except Exception as err:
-        raise ValueError(f"the tokenizer files in {directory} could not be loaded: {err}") from err
+        reason = " ".join(str(err).split())  # transformers' messages run over several lines
+        raise ValueError(f"the tokenizer files in {directory} could not be loaded: {reason}") from err
 
 
 def _skip_weight_init() -> Any:
@@ -252,8 +257,11 @@ def _transformers_encoder(directory: Path) -> nn.Module:
         config = AutoConfig.from_pretrained(str(directory), local_files_only=True, trust_remote_code=False)
     except Exception as err:  # transformers raises several types for bad configs
         raise ValueError(f"{directory / ENCODER_CONFIG_FILE} could not be read as an encoder config: {err}") from err
-    with _skip_weight_init():  # every weight is overwritten from the file
-        return _encoder_from_config(config)
+    try:
+        with _skip_weight_init():  # every weight is overwritten from the file
+            return _encoder_from_config(config)
+    except (ValueError, TypeError, KeyError, AttributeError) as err:  # e.g. hidden_size not a multiple of the heads
+        raise ValueError(f"{directory / ENCODER_CONFIG_FILE} does not describe an encoder that can be built: {err}") from err
 
 
 def _light_encoder(directory: Path) -> nn.Module | None:
@@ -364,26 +372,37 @@ class JointModel(nn.Module):
             state = load_file(str(weights_path))
         except Exception as err:  # safetensors raises its own error type for corrupt headers
             raise ValueError(f"{weights_path} is not a readable safetensors file (truncated or corrupted?): {err}") from err
-        model._load_weights(state, str(weights_path))
+        model._load_weights(state, str(weights_path), directory)
         model.lexicon_yaml = read_lexicon(directory, settings)
         model.eval()
         return model.to(device)
 
-    def _load_weights(self, state: dict[str, torch.Tensor], source: str) -> None:
+    def _load_weights(self, state: dict[str, torch.Tensor], source: str, directory: Path | None = None) -> None:
+        """Copy `state` in after checking its names and shapes; errors name the file whose sizes do not fit."""
+        config = f"{directory / ENCODER_CONFIG_FILE}" if directory is not None else "the encoder config"
+        settings = f"{directory / SETTINGS_FILE}" if directory is not None else "the model settings"
+        hidden = getattr(self.encoder.config, "hidden_size", None)
+        head = state.get("event_head.weight")
+        if head is not None and head.dim() == 2 and hidden is not None and head.shape[1] != hidden:
+            raise ValueError(
+                f"{config}: hidden_size {hidden} does not fit {source}, whose weights have hidden size "
+                f"{head.shape[1]}; keep the config.json saved with these weights"
+            )
         expected = self.state_dict()
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
         if missing or unexpected:
             raise ValueError(
-                f"{source} does not match the model described by its config: "
+                f"{source} does not match the model described by {config} and {settings}: "
                 f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
                 f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
             )
         for key, tensor in state.items():
             if tuple(tensor.shape) != tuple(expected[key].shape):
+                described_by = config if key.startswith("encoder.") else f"{settings} (labels)"
                 raise ValueError(
-                    f"{source}: weight {key} has shape {tuple(tensor.shape)}, but the config "
-                    f"(labels, sizes) needs {tuple(expected[key].shape)}"
+                    f"{source}: weight {key} has shape {tuple(tensor.shape)}, but {described_by} "
+                    f"needs {tuple(expected[key].shape)}"
                 )
         self.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 

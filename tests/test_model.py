@@ -114,6 +114,38 @@ def test_unknown_format_version(model_copy):
         JointModel.from_pretrained(model_copy)
 
 
+def test_missing_tokenizer_is_one_line_naming_the_file(model_copy, capsys):
+    from nlp.cli import main
+    from nlp.predictor import predict
+
+    (model_copy / "tokenizer.json").unlink()
+    for for_inference in (True, False):
+        with pytest.raises(FileNotFoundError, match="tokenizer.json is missing"):
+            JointModel.from_pretrained(model_copy, for_inference=for_inference)
+    with pytest.raises(FileNotFoundError, match="tokenizer.json is missing"):
+        predict("قال الوزير.", model=model_copy)
+    assert main(["predict", "-", "--model", str(model_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {model_copy / 'tokenizer.json'} is missing") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("hidden, heads", [(32, 2), (66, 3), (63, 2)])
+def test_hidden_size_that_does_not_fit_names_config_json(model_copy, capsys, hidden, heads):
+    from nlp.cli import main
+
+    path = model_copy / "config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config.update(hidden_size=hidden, num_attention_heads=heads)
+    path.write_text(json.dumps(config), encoding="utf-8")
+    for for_inference in (True, False):
+        with pytest.raises(ValueError, match="config.json") as caught:
+            JointModel.from_pretrained(model_copy, for_inference=for_inference)
+        assert str(hidden) in str(caught.value)
+    assert main(["predict", "-", "--model", str(model_copy)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}") and err.count("\n") == 1, err
+
+
 def test_new_model_on_a_local_encoder_checkpoint(tiny_model, tmp_path):
     tiny_model.encoder.save_pretrained(tmp_path / "encoder")
     tiny_model.tokenizer.save_pretrained(tmp_path / "encoder")
