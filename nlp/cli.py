@@ -102,8 +102,33 @@ def _shard() -> tuple[int, int, int]:
     return rank, world, int(os.environ.get("LOCAL_RANK", str(rank)))
 
 
+def _check_inputs(sources: Sequence[str], skip_errors: bool) -> None:
+    """Fail fast (before the model loads) on inputs that do not exist or folders without .txt files."""
+    if skip_errors:
+        return  # reported one by one while reading, and the others go on
+    for source in sources:
+        path = Path(source)
+        if source == "-" or path.is_file():
+            continue
+        if not path.is_dir():
+            raise CliError(f"{path}: no such file or folder")
+        if not any(p.is_file() for p in path.rglob("*.txt")):
+            raise CliError(f"folder {path} holds no .txt files")
+
+
+def _csv_row(row: dict) -> dict:
+    """A table row for CSV, its score rounded to 4 decimals as in the JSON output."""
+    return {**row, "score": round(row["score"], 4)}
+
+
 def _cmd_predict(args: argparse.Namespace) -> None:
     from .predictor import load_predictor
+
+    if not args.inputs:
+        if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: show how to call it instead of waiting on the keyboard
+            args.usage_error("no input: give files or folders, pipe text in, or '-' to type it on standard input")
+        args.inputs = ["-"]
+    _check_inputs(args.inputs, args.on_error == "skip")
 
     rank, world, local_rank = _shard()
     output = args.output
@@ -125,7 +150,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     ids: deque[str] = deque()
 
     def texts() -> Iterator[str]:
-        inputs = _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip")
+        inputs = _iter_inputs(args.inputs, skip_errors=args.on_error == "skip")
         for index, (doc_id, text) in enumerate(inputs):
             if index % world != rank or doc_id in done:
                 continue
@@ -133,7 +158,8 @@ def _cmd_predict(args: argparse.Namespace) -> None:
             yield text
 
     mode = "a" if done else "w"
-    out = open(output, mode, encoding="utf-8", newline="\n") if output else sys.stdout
+    # with --html and no -o the page is the output: no JSON on the terminal as well
+    out = open(output, mode, encoding="utf-8", newline="\n") if output else open(os.devnull, "w") if args.html else sys.stdout
     kept = []  # results for --html (held in memory)
     if args.format == "csv":
         import csv
@@ -148,7 +174,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
             result.id = ids.popleft()
             if args.format == "csv":
                 for row in to_rows(result):
-                    writer.writerow(row)
+                    writer.writerow(_csv_row(row))
             else:
                 out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
             if args.html:
@@ -232,13 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="annotate raw text, write article-format JSON Lines",
         description=(
             "Read raw UTF-8 text from files, folders of .txt files, JSONL files (one object with "
-            "'text' and optional 'id' per line) or standard input ('-', the default), and write one "
+            "'text' and optional 'id' per line) or standard input ('-', the default when text is piped in), and write one "
             "JSON object per document in the article format (FORMAT.md) plus scores. Offsets index "
             "the text exactly as read (no newline translation)."
         ),
     )
-    p.add_argument("inputs", nargs="*", metavar="FILE|DIR|-", help="inputs (default: standard input)")
-    p.add_argument("-o", "--output", default=None, help="write JSON Lines here instead of standard output")
+    p.add_argument("inputs", nargs="*", metavar="FILE|DIR|-", help="inputs (default: standard input when text is piped in)")
+    p.add_argument("-o", "--output", default=None, help="write JSON Lines here instead of standard output (with --html and no -o, only the page is written)")
     p.add_argument(
         "--format", choices=("jsonl", "csv"), default="jsonl",
         help="jsonl: article format per document (default); csv: one row per sentence-event and per entity",
@@ -253,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="unreadable or non-UTF-8 input file: stop with an error (default) or warn on stderr and go on",
     )
     common(p)
-    p.set_defaults(func=_cmd_predict)
+    p.set_defaults(func=_cmd_predict, usage_error=p.error)
 
     e = sub.add_parser(
         "evaluate",
