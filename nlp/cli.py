@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=_positive_int, default=None, help="sentences per forward pass (default 16 on CPU, 8 for ONNX exports, 256 on GPU)")
         p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
         bar = p.add_mutually_exclusive_group()
-        bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar on stderr")
+        bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar on stderr (default: only on a terminal, for runs of more than a few seconds)")
         bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
 
     p = sub.add_parser(

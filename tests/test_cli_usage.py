@@ -1,12 +1,15 @@
 """The command line as a person meets it: no input on a terminal, --html alone, missing files, CSV scores."""
 
 import csv
+import fcntl
 import io
 import json
 import os
 import pty
+import struct
 import subprocess
 import sys
+import termios
 
 from .conftest import EXAMPLE, REPO
 
@@ -72,3 +75,47 @@ def test_csv_scores_are_rounded_like_json(tiny_model_dir):
     assert rows and all(len(row["score"].partition(".")[2]) <= 4 for row in rows)
     assert sorted((row["kind"], row["label"], float(row["score"])) for row in rows) == expected
 
+
+def _stderr_on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (stdin and stdout are not); its exit status and what it wrote there."""
+    import select
+
+    terminal, other_end = pty.openpty()
+    fcntl.ioctl(other_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 100 columns, as a terminal has
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nlp", *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=other_end,
+        cwd=REPO, env=ENV,
+    )
+    os.close(other_end)
+    chunks = []
+    try:
+        while select.select([terminal], [], [], 300)[0]:
+            try:
+                data = os.read(terminal, 4096)
+            except OSError:  # EIO: the process has closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(terminal)
+    return proc.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_bar_on_a_terminal_for_long_calls(tiny_model_dir, tmp_path):
+    from nlp.predictor import PROGRESS_MIN_SENTENCES
+    from nlp.preprocess import split_sentences
+
+    from .conftest import example_text
+
+    copies = PROGRESS_MIN_SENTENCES["cpu"] // len(split_sentences(example_text())) + 1
+    long = tmp_path / "long.txt"
+    long.write_text("\n".join([example_text()] * copies), encoding="utf-8")
+    status, shown = _stderr_on_a_terminal("predict", str(long), "--model", str(tiny_model_dir))
+    assert status == 0 and "predict:" in shown and "sent" in shown, shown
+    status, shown = _stderr_on_a_terminal("predict", str(long), "--model", str(tiny_model_dir), "--no-progress")
+    assert status == 0 and "predict:" not in shown, shown
+    status, shown = _stderr_on_a_terminal("predict", str(EXAMPLE), "--model", str(tiny_model_dir))  # quick: no bar
+    assert status == 0 and "predict:" not in shown, shown
+    forced = run("predict", str(EXAMPLE), "--model", str(tiny_model_dir), "--progress")  # stderr is a pipe here
+    assert forced.returncode == 0 and b"predict:" in forced.stderr
