@@ -220,12 +220,22 @@ def _cmd_export(args: argparse.Namespace) -> None:
         raise CliError(f"--fp32-layers only applies to --quantize int8 (got --quantize {args.quantize})")
     layers = {} if args.fp32_layers is None else {"fp32_layers": args.fp32_layers}
     out = export_onnx(model, args.out, quantize=None if args.quantize == "none" else args.quantize,
-                      calibration=args.calibration, **layers)
+                      calibration=args.calibration, check_text=args.check_text, **layers)
     info = json.loads((out / "export.json").read_text(encoding="utf-8"))
     kept = f", fp32 feed-forward layers {info['fp32_feed_forward_layers']}" if "fp32_feed_forward_layers" in info else ""
-    print(f"exported {model} to {out} ({args.format}, quantize={info['quantize']}{kept}); "
-          f"largest probability difference on a check batch: events {info['check']['max_event_prob_diff']:.2g}, "
-          f"entities {info['check']['max_ner_prob_diff']:.2g}", file=sys.stderr)
+    print(f"exported {model} to {out} ({args.format}, quantize={info['quantize']}{kept})", file=sys.stderr)
+    print(_check_summary(info["check"]), file=sys.stderr)
+
+
+def _check_summary(check: dict) -> str:
+    """One line on how the export's predictions differ from the model's (export.json's "check")."""
+    return (
+        f"check against the model on the sentences of {Path(check['check_text']).name}: "
+        f"{check['event_sets_changed']} of {check['sentences']} sentences changed their event labels; "
+        f"entity spans: {check['entity_spans_missing']} of {check['entity_spans']} missing, {check['entity_spans_added']} added; "
+        f"largest probability difference on a random batch: events {check['max_event_prob_diff']:.2g}, "
+        f"entities {check['max_ner_prob_diff']:.2g}"
+    )
 
 
 def _positive_int(value: str) -> int:
@@ -334,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--calibration", default=None, metavar="FILE",
         help="int8: UTF-8 text, one sentence per line, that picks the layers kept in fp32 (default: built-in news sentences)",
+    )
+    x.add_argument(
+        "--check-text", default=None, metavar="FILE",
+        help="UTF-8 text, one sentence per line, on which the export's events and entities are compared with the "
+             "model's (default: the calibration sentences)",
     )
     x.set_defaults(func=_cmd_export)
     return parser
