@@ -174,6 +174,8 @@ def prediction_changes(reference: Any, candidate: Any, texts: Sequence[str]) -> 
 
     Counts the sentences whose set of event labels differs, and the entity spans (start, end, label) of the
     reference that the candidate misses and those it adds."""
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("prediction_changes() expects a sequence of str texts")
     texts = list(texts)
     expected = reference.predict(texts, progress=False)
     got = candidate.predict(texts, progress=False)

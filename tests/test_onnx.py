@@ -220,6 +220,8 @@ def test_export_check_counts_changed_events_and_entity_spans(onnx_dir, int8_dir,
     assert changes["event_sets_changed"] == sum(bool(s.events) for d in expected for s in d.sentences[1::2])
     assert changes["entity_spans"] == sum(len(d.entities) for d in expected)
     assert changes["entity_spans_missing"] == changes["entity_spans_added"] == sum(bool(d.entities) for d in expected)
+    with pytest.raises(TypeError, match="sequence of str"):
+        prediction_changes(reference, Changed(), example_text())
 
 
 def test_cli_export_reports_changed_predictions(tiny_model_dir, tmp_path):
