@@ -88,9 +88,34 @@ def _shard() -> tuple[int, int, int]:
     return rank, world, int(os.environ.get("LOCAL_RANK", str(rank)))
 
 
+def _check_inputs(sources: Sequence[str], skip_errors: bool) -> None:
+    """Fail fast (before the model loads) on inputs that do not exist or folders without .txt files."""
+    if skip_errors:
+        return  # reported one by one while reading, and the others go on
+    for source in sources:
+        path = Path(source)
+        if source == "-" or path.is_file():
+            continue
+        if not path.is_dir():
+            raise CliError(f"{path}: no such file or folder")
+        if not any(p.is_file() for p in path.rglob("*.txt")):
+            raise CliError(f"folder {path} holds no .txt files")
+
+
+def _csv_row(row: dict) -> dict:
+    """A table row for CSV, its score rounded to 4 decimals as in the JSON output."""
+    return {**row, "score": round(row["score"], 4)}
+
+
 def _cmd_predict(args: argparse.Namespace) -> None:
     from .output import Output, check_writable
     from .predictor import load_predictor
+
+    if not args.inputs:
+        if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: show how to call it instead of waiting on the keyboard
+            args.usage_error("no input: give files or folders, pipe text in, or '-' to type it on standard input")
+        args.inputs = ["-"]
+    _check_inputs(args.inputs, args.on_error == "skip")
 
     rank, world, local_rank = _shard()
     output = args.output
@@ -110,7 +135,8 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     # outputs are checked (and a resumed one read) before the model loads; nothing changes until writing starts
     if args.html:
         check_writable(args.html)
-    out = Output(output, resume=args.resume, resumable=args.format == "jsonl")
+    # with --html and no -o the page is the output: no JSON on the terminal as well
+    out = Output(output if output or not args.html else os.devnull, resume=args.resume, resumable=args.format == "jsonl")
     try:
         predictor = load_predictor(args.model, device=device, batch_size=args.batch_size)
     except BaseException:
@@ -119,7 +145,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
     ids: deque[str] = deque()
 
     def texts() -> Iterator[str]:
-        inputs = _iter_inputs(args.inputs or ["-"], skip_errors=args.on_error == "skip")
+        inputs = _iter_inputs(args.inputs, skip_errors=args.on_error == "skip")
         for index, (doc_id, text) in enumerate(inputs):
             # each line already in a resumed output stands for one document with its id (repeats counted)
             if index % world != rank or out.done.take(doc_id):
@@ -149,7 +175,7 @@ def _cmd_predict(args: argparse.Namespace) -> None:
         for result in predictor.predict_iter(texts(), progress=args.progress):
             result.id = ids.popleft()
             if args.format == "csv":
-                out.write(csv_text(to_rows(result)))
+                out.write(csv_text([_csv_row(row) for row in to_rows(result)]))
             else:
                 out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
             if args.html:
@@ -195,12 +221,22 @@ def _cmd_export(args: argparse.Namespace) -> None:
         raise CliError(f"--fp32-layers only applies to --quantize int8 (got --quantize {args.quantize})")
     layers = {} if args.fp32_layers is None else {"fp32_layers": args.fp32_layers}
     out = export_onnx(model, args.out, quantize=None if args.quantize == "none" else args.quantize,
-                      calibration=args.calibration, **layers)
+                      calibration=args.calibration, check_text=args.check_text, **layers)
     info = json.loads((out / "export.json").read_text(encoding="utf-8"))
     kept = f", fp32 feed-forward layers {info['fp32_feed_forward_layers']}" if "fp32_feed_forward_layers" in info else ""
-    print(f"exported {model} to {out} ({args.format}, quantize={info['quantize']}{kept}); "
-          f"largest probability difference on a check batch: events {info['check']['max_event_prob_diff']:.2g}, "
-          f"entities {info['check']['max_ner_prob_diff']:.2g}", file=sys.stderr)
+    print(f"exported {model} to {out} ({args.format}, quantize={info['quantize']}{kept})", file=sys.stderr)
+    print(_check_summary(info["check"]), file=sys.stderr)
+
+
+def _check_summary(check: dict) -> str:
+    """One line on how the export's predictions differ from the model's (export.json's "check")."""
+    return (
+        f"check against the model on the sentences of {Path(check['check_text']).name}: "
+        f"{check['event_sets_changed']} of {check['sentences']} sentences changed their event labels; "
+        f"entity spans: {check['entity_spans_missing']} of {check['entity_spans']} missing, {check['entity_spans_added']} added; "
+        f"largest probability difference on a random batch: events {check['max_event_prob_diff']:.2g}, "
+        f"entities {check['max_ner_prob_diff']:.2g}"
+    )
 
 
 def _positive_int(value: str) -> int:
@@ -225,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=_positive_int, default=None, help="sentences per forward pass (default 16 on CPU, 8 for ONNX exports, 256 on GPU)")
         p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
         bar = p.add_mutually_exclusive_group()
-        bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar on stderr")
+        bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show a progress bar on stderr (default: only on a terminal, for runs of more than a few seconds)")
         bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
 
     p = sub.add_parser(
@@ -233,13 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="annotate raw text, write article-format JSON Lines",
         description=(
             "Read raw UTF-8 text from files, folders of .txt files, JSONL files (one object with "
-            "'text' and optional 'id' per line) or standard input ('-', the default), and write one "
+            "'text' and optional 'id' per line) or standard input ('-', the default when text is piped in), and write one "
             "JSON object per document in the article format (FORMAT.md) plus scores. Offsets index "
             "the text exactly as read (no newline translation)."
         ),
     )
-    p.add_argument("inputs", nargs="*", metavar="FILE|DIR|-", help="inputs (default: standard input)")
-    p.add_argument("-o", "--output", default=None, help="write JSON Lines here instead of standard output")
+    p.add_argument("inputs", nargs="*", metavar="FILE|DIR|-", help="inputs (default: standard input when text is piped in)")
+    p.add_argument("-o", "--output", default=None, help="write JSON Lines here instead of standard output (with --html and no -o, only the page is written)")
     p.add_argument(
         "--format", choices=("jsonl", "csv"), default="jsonl",
         help="jsonl: article format per document (default); csv: one row per sentence-event and per entity",
@@ -255,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="unreadable or non-UTF-8 input file: stop with an error (default) or warn on stderr and go on",
     )
     common(p)
-    p.set_defaults(func=_cmd_predict)
+    p.set_defaults(func=_cmd_predict, usage_error=p.error)
 
     e = sub.add_parser(
         "evaluate",
@@ -310,6 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument(
         "--calibration", default=None, metavar="FILE",
         help="int8: UTF-8 text, one sentence per line, that picks the layers kept in fp32 (default: built-in news sentences)",
+    )
+    x.add_argument(
+        "--check-text", default=None, metavar="FILE",
+        help="UTF-8 text, one sentence per line, on which the export's events and entities are compared with the "
+             "model's (default: the calibration sentences)",
     )
     x.set_defaults(func=_cmd_export)
     return parser

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -68,12 +68,15 @@ def export_onnx(
     quantize: str | None = None,
     fp32_layers: int = INT8_FP32_LAYERS,
     calibration: str | os.PathLike[str] | None = None,
+    check_text: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write an ONNX copy of a joint model (fp32, or int8 dynamic quantization) that OnnxPredictor runs.
 
     `fp32_layers` and `calibration` (a UTF-8 text file, one sentence per line; default: a built-in set of
-    news sentences) choose which feed-forward output layers "int8" keeps in fp32. Returns the output
-    directory. The user's model object is not modified.
+    news sentences) choose which feed-forward output layers "int8" keeps in fp32. The export is then checked
+    against the model on the sentences of `check_text` (same format; default: the calibration sentences):
+    export.json's "check" counts the sentences whose event labels change and the entity spans that change.
+    Returns the output directory. The user's model object is not modified.
     """
     if quantize not in QUANTIZE_CHOICES:
         raise ValueError(f"quantize must be one of {QUANTIZE_CHOICES}, got {quantize!r}")
@@ -82,6 +85,8 @@ def export_onnx(
     calibration_path = Path(calibration) if calibration is not None else CALIBRATION_TEXT
     if quantize == "int8" and not calibration_path.is_file():
         raise FileNotFoundError(f"calibration text {calibration_path} not found: pass a UTF-8 file with one sentence per line")
+    check_path = Path(check_text) if check_text is not None else calibration_path
+    check_sentences = _read_sentences(check_path)  # before the slow export: a bad file fails at once
     try:
         import onnxruntime as ort
     except ImportError as err:
@@ -147,6 +152,7 @@ def export_onnx(
     joint.tokenizer.save_pretrained(str(out))
     if joint.lexicon_yaml is not None:
         (out / LEXICON_FILE).write_text(joint.lexicon_yaml, encoding="utf-8")
+    check.update(_check_predictions(joint, out, check_sentences), check_text=str(check_path))
     info: dict[str, Any] = {
         "format": "onnx",
         "quantize": quantize or "none",
@@ -161,6 +167,48 @@ def export_onnx(
         info["calibration"] = str(calibration_path)
     (out / EXPORT_INFO_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return out
+
+
+def prediction_changes(reference: Any, candidate: Any, texts: Sequence[str]) -> dict[str, int]:
+    """How `candidate`'s predictions on `texts` differ from `reference`'s (two Predictors, e.g. fp32 and int8).
+
+    Counts the sentences whose set of event labels differs, and the entity spans (start, end, label) of the
+    reference that the candidate misses and those it adds."""
+    if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("prediction_changes() expects a sequence of str texts")
+    texts = list(texts)
+    expected = reference.predict(texts, progress=False)
+    got = candidate.predict(texts, progress=False)
+    changes = {"sentences": 0, "event_sets_changed": 0, "entity_spans": 0, "entity_spans_missing": 0, "entity_spans_added": 0}
+    for a, b in zip(expected, got):
+        events_a = {(s.start, s.end): {label for label, _ in s.events} for s in a.sentences}
+        events_b = {(s.start, s.end): {label for label, _ in s.events} for s in b.sentences}
+        changes["sentences"] += len(events_a)
+        changes["event_sets_changed"] += sum(events_a.get(k, set()) != events_b.get(k, set()) for k in events_a.keys() | events_b.keys())
+        spans_a = {(e.start, e.end, e.label) for e in a.entities}
+        spans_b = {(e.start, e.end, e.label) for e in b.entities}
+        changes["entity_spans"] += len(spans_a)
+        changes["entity_spans_missing"] += len(spans_a - spans_b)
+        changes["entity_spans_added"] += len(spans_b - spans_a)
+    return changes
+
+
+def _check_predictions(joint: JointModel, exported: Path, sentences: list[str]) -> dict[str, int]:
+    """`prediction_changes` of the exported directory against the fp32 torch model, on the CPU."""
+    from .onnx_predictor import OnnxPredictor
+    from .predictor import Predictor
+
+    return prediction_changes(Predictor(joint, device="cpu"), OnnxPredictor(exported, workers=1), sentences)
+
+
+def _read_sentences(path: Path) -> list[str]:
+    """The non-empty lines of a UTF-8 text file (one sentence per line)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"check text {path} not found: pass a UTF-8 file with one sentence per line")
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"check text {path} holds no sentences")
+    return lines
 
 
 def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -> list[float]:

@@ -19,9 +19,10 @@ h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; border-bottom: 1px solid #ddd
 nav ol { column-count: 2; } .doc { background: #fff; padding: 1rem 1.5rem; border-radius: .5rem; box-shadow: 0 1px 3px #0001; }
 .sent { margin: .35rem 0; padding: .2rem .4rem; border-inline-start: 3px solid transparent; }
 .sent.has-event { border-inline-start-color: #ef4444; background: #fff7f7; }
-.badges { display: inline-block; margin-inline-end: .5rem; }
+.badges { unicode-bidi: isolate; display: inline-block; margin-inline-end: .5rem; }
 .badge { unicode-bidi: isolate; direction: ltr; display: inline-block; font: 600 .7rem/1.4 ui-monospace, monospace;
-         background: #ef4444; color: #fff; border-radius: .7rem; padding: 0 .45rem; margin-inline-end: .25rem; }
+         background: #ef4444; color: #fff; border-radius: .7rem; padding: 0 .45rem; }
+.badge + .badge { margin-right: .25rem; }
 .badge small { font-weight: 400; opacity: .85; }
 mark.ent { unicode-bidi: isolate; padding: .05rem .2rem; border-radius: .25rem; }
 mark.ent::after { content: attr(data-label); unicode-bidi: isolate; direction: ltr; font: 600 .6rem ui-monospace, monospace;
@@ -49,11 +50,15 @@ def _sentence_html(doc: DocumentPrediction, sentence) -> str:
         pieces.append(_entity_mark(entity.text, entity.label, entity.score))
         cursor = entity.end
     pieces.append(html.escape(doc.text[cursor : sentence.end]))
+    # every sentence is laid out right to left: the badges (Latin labels) come first, at the right, in a group
+    # that runs right to left (a <bdi> without dir would take its direction from "CONSULT"); each badge is isolated
+    # and left to right inside, so no label turns the paragraph around or moves its final punctuation
     badges = "".join(
-        f'<span class="badge" title="{label} {score:.2f}">{label} <small>{score:.2f}</small></span>' for label, score in sentence.events
+        f'<bdi class="badge" dir="ltr" title="{label} {score:.2f}">{label} <small>{score:.2f}</small></bdi>'
+        for label, score in sentence.events
     )
-    cls = "sent has-event" if sentence.events else "sent"
-    return f'<p class="{cls}" dir="auto"><span class="badges">{badges}</span><span class="text">{"".join(pieces)}</span></p>'
+    cls, group = ("sent has-event", f'<bdi class="badges" dir="rtl">{badges}</bdi>') if sentence.events else ("sent", "")
+    return f'<p class="{cls}" dir="rtl">{group}<span class="text">{"".join(pieces)}</span></p>'
 
 
 def render(
@@ -77,10 +82,10 @@ def render(
         f"<h1>{html.escape(page_title)}</h1>",
         f'<p class="legend">{legend}</p>',
     ]
-    if len(docs) > 1:
+    if len(docs) > 1:  # an index; each document's counts read left to right, in the order of their English heading
         items = "".join(
             f'<li><a href="#doc-{i}"><bdi>{html.escape(name)}</bdi></a> '
-            f'({len(doc.sentences)} / {sum(1 for s in doc.sentences if s.events)} / {len(doc.entities)})</li>'
+            f'<bdi dir="ltr">({len(doc.sentences)} / {sum(1 for s in doc.sentences if s.events)} / {len(doc.entities)})</bdi></li>'
             for i, (name, doc) in enumerate(zip(names, docs))
         )
         parts.append(f"<nav><p>sentences / with events / entities</p><ol>{items}</ol></nav>")

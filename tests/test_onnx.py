@@ -1,5 +1,6 @@
 """ONNX export: the exported model gives the torch predictor's results through predict(), CLI included."""
 
+import dataclasses
 import json
 import logging
 import subprocess
@@ -184,3 +185,57 @@ def test_export_keeps_a_stored_lexicon(tiny_model, tmp_path):
     out = export_onnx(model, tmp_path / "lex")
     result = OnnxPredictor(out).predict("وقصفت الطائرات المدينة.")
     assert [label for label, _ in result.sentences[0].events] == ["ASSAULT"]
+
+
+def test_export_check_counts_changed_events_and_entity_spans(onnx_dir, int8_dir, tiny_model):
+    from nlp import OnnxPredictor, Predictor
+    from nlp.export import CALIBRATION_TEXT, prediction_changes
+    from nlp.preprocess import split_sentences
+
+    lines = [line.strip() for line in CALIBRATION_TEXT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    n_sentences = sum(len(split_sentences(line)) for line in lines)
+    fp32 = json.loads((onnx_dir / "export.json").read_text(encoding="utf-8"))["check"]
+    assert fp32["sentences"] == n_sentences and fp32["check_text"] == str(CALIBRATION_TEXT)
+    assert fp32["event_sets_changed"] == fp32["entity_spans_missing"] == fp32["entity_spans_added"] == 0
+    # the int8 numbers are those of its predictions against the model's on the same sentences
+    int8 = json.loads((int8_dir / "export.json").read_text(encoding="utf-8"))["check"]
+    reference = Predictor(tiny_model, device="cpu")
+    recount = prediction_changes(reference, OnnxPredictor(int8_dir, workers=1), lines)
+    assert {k: int8[k] for k in recount} == recount and recount["entity_spans"] > 0
+
+    class Changed:
+        """The reference's predictions with every other sentence's events dropped and each first entity relabelled."""
+
+        def predict(self, texts, progress=None):
+            results = reference.predict(texts, progress=progress)
+            for doc in results:
+                doc.sentences = [dataclasses.replace(s, events=()) if i % 2 else s for i, s in enumerate(doc.sentences)]
+                doc.entities[:1] = [dataclasses.replace(e, label="MISC" if e.label != "MISC" else "PER") for e in doc.entities[:1]]
+            return results
+
+    texts = [example_text(), *EXTRA_TEXTS]
+    expected = reference.predict(texts)
+    changes = prediction_changes(reference, Changed(), texts)
+    assert changes["sentences"] == sum(len(d.sentences) for d in expected)
+    assert changes["event_sets_changed"] == sum(bool(s.events) for d in expected for s in d.sentences[1::2])
+    assert changes["entity_spans"] == sum(len(d.entities) for d in expected)
+    assert changes["entity_spans_missing"] == changes["entity_spans_added"] == sum(bool(d.entities) for d in expected)
+    with pytest.raises(TypeError, match="sequence of str"):
+        prediction_changes(reference, Changed(), example_text())
+
+
+def test_cli_export_reports_changed_predictions(tiny_model_dir, tmp_path):
+    from nlp.cli import main
+
+    check = tmp_path / "check.txt"
+    check.write_text("قال الوزير في بغداد إن المحادثات ستستمر.\n\nهاجم مسلحون قاعدة عين الأسد.\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "nlp", "export", "--model", str(tiny_model_dir), "--out", str(tmp_path / "out"),
+         "--check-text", str(check)],
+        capture_output=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "check against the model on the sentences of check.txt: 0 of 2 sentences changed their event labels" in proc.stderr.decode()
+    assert main(["export", "--model", str(tiny_model_dir), "--out", str(tmp_path / "x"), "--check-text", str(tmp_path / "none.txt")]) == 2
+    assert not (tmp_path / "x").exists()  # refused before exporting

@@ -1,5 +1,7 @@
+import io
 import json
 import re
+import sys
 import threading
 
 import pytest
@@ -258,6 +260,57 @@ def test_long_documents_are_cut_into_pieces_with_the_same_results(predictor, mon
     assert len(cut[0].sentences) == 33 and cut[3].error is not None
 
 
+class _FakeTerminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _record_bars(monkeypatch) -> list:
+    """Replace tqdm with a silent recorder; the list receives each bar created."""
+    import tqdm.auto
+
+    bars = []
+
+    class Recorder(tqdm.auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, disable=True, **{k: v for k, v in kwargs.items() if k != "disable"})
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Recorder)
+    return bars
+
+
+def test_default_progress_needs_a_terminal_and_a_long_call(predictor, monkeypatch):
+    import nlp.predictor as module
+
+    bars = _record_bars(monkeypatch)
+    n = len(predictor.predict(example_text()).sentences)  # 11 sentences
+    monkeypatch.setattr(module, "PROGRESS_MIN_SENTENCES", {"cpu": 2 * n})
+    calls = {
+        "list": lambda texts, **kw: predictor.predict(texts, **kw),
+        "stream": lambda texts, **kw: list(predictor.predict_iter(iter(texts), **kw)),
+        "words": lambda texts, **kw: predictor.tag_words([t.split() for t in texts], **kw),
+    }
+    for name, call in calls.items():
+        short, long = [example_text()], [example_text()] * 2
+        if name == "words":  # one sentence per item
+            short, long = ["قال الوزير"] * (2 * n - 1), ["قال الوزير"] * (2 * n)
+        for stderr, texts, progress, shown in [
+            (io.StringIO(), long, None, False),  # not a terminal (a file, a pipe, CI): no bar by default
+            (_FakeTerminal(), short, None, False),  # a terminal, but a quick call
+            (_FakeTerminal(), long, None, True),  # a terminal and a call of the minimum size
+            (_FakeTerminal(), long, False, False),  # --no-progress
+            (io.StringIO(), short, True, True),  # --progress
+        ]:
+            bars.clear()
+            monkeypatch.setattr(sys, "stderr", stderr)
+            call(texts, progress=progress)
+            assert len(bars) == int(shown), (name, type(stderr).__name__, len(texts), progress)
+    assert module._is_terminal(None) is False
+
+
 def test_progress_bar_total_is_the_whole_input_from_the_start(predictor, monkeypatch):
     import tqdm.auto
 
@@ -290,8 +343,9 @@ def test_progress_bar_total_is_the_whole_input_from_the_start(predictor, monkeyp
     spans = [[(0, 3), (4, 9)], None]
     list(predictor.predict_iter([example_text(), example_text()], progress=True, sentence_spans=spans))
     assert bars[0].first == bars[0].counted == 2 + len(results[2].sentences)
-    # by default a bar appears once a call reaches PROGRESS_MIN_SENTENCES, for lists and streams alike
-    monkeypatch.setattr(module, "PROGRESS_MIN_SENTENCES", n)
+    # by default a bar appears on a terminal once a call reaches PROGRESS_MIN_SENTENCES, for lists and streams alike
+    monkeypatch.setattr(module, "PROGRESS_MIN_SENTENCES", {"cpu": n})
+    monkeypatch.setattr(sys, "stderr", _FakeTerminal())
     bars.clear()
     predictor.predict(texts[:1])
     list(predictor.predict_iter(iter(texts[:1])))
