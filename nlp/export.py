@@ -12,6 +12,7 @@ import copy
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .backbones import encoder_layers, feed_forward_output
 from .model import LEXICON_FILE, SETTINGS_FILE, JointModel, private_backend
 from .onnx_predictor import EXPORT_INFO_FILE, INSTALL_HINT, ONNX_FILE
 
@@ -221,7 +223,7 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
     lines = [line.strip() for line in Path(calibration).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not lines:
         raise ValueError(f"calibration text {calibration} holds no sentences")
-    layers = model.encoder.encoder.layer
+    layers = encoder_layers(model.encoder)
     peaks = [0.0] * len(layers)
 
     def record(index: int):
@@ -233,7 +235,7 @@ def feed_forward_peaks(model: JointModel, calibration: str | os.PathLike[str]) -
     backend.enable_truncation(model.settings.max_length)
     backend.enable_padding(pad_id=int(model.tokenizer.pad_token_id or 0))
     texts = [normalize(line, model.settings.normalization_config).text for line in lines]
-    hooks = [layer.output.dense.register_forward_pre_hook(record(i)) for i, layer in enumerate(layers)]
+    hooks = [feed_forward_output(layer).register_forward_pre_hook(record(i)) for i, layer in enumerate(layers)]
     try:
         with torch.inference_mode():
             for start in range(0, len(texts), 16):
@@ -253,8 +255,9 @@ def _largest_peaks(peaks: list[float], count: int) -> list[int]:
 
 
 def _layer_index(node_name: str) -> int:
-    """Encoder layer number in an exported node name such as /model/encoder/encoder/layer.4/output/dense/MatMul."""
-    return int(node_name.split("/layer.")[1].split("/")[0])
+    """Encoder layer number in an exported node name such as /model/encoder/encoder/layer.4/output/dense/MatMul
+    (BERT) or /model/encoder/layers.4/mlp/down_proj/MatMul (Gemma 3)."""
+    return int(re.search(r"/layers?\.(\d+)/", node_name).group(1))
 
 
 def _feed_forward_outputs(path: Path) -> list[str]:
@@ -262,7 +265,10 @@ def _feed_forward_outputs(path: Path) -> list[str]:
     import onnx
 
     graph = onnx.load(str(path), load_external_data=False).graph
-    return [n.name for n in graph.node if n.op_type == "MatMul" and n.name.endswith("/output/dense/MatMul") and "/attention/" not in n.name]
+    return [
+        n.name for n in graph.node if n.op_type == "MatMul" and "/attention/" not in n.name
+        and n.name.endswith(("/output/dense/MatMul", "/mlp/down_proj/MatMul"))
+    ]
 
 
 def _compare(graph: nn.Module, path: Path, ort: Any) -> dict[str, float]:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from .backbones import check_bidirectional, encoder_states
 from .labels import BIO_TAGS, EVENT_TYPES
 from .preprocess import NormalizationConfig
 
@@ -287,6 +288,7 @@ class JointModel(nn.Module):
                 "the joint model needs a fast (Rust) tokenizer for word alignment; "
                 "load it with AutoTokenizer.from_pretrained(..., use_fast=True)"
             )
+        check_bidirectional(encoder.config)
         self.encoder = encoder
         # a directory (set by from_pretrained for inference) is loaded with transformers on first use
         self._tokenizer = tokenizer
@@ -482,7 +484,7 @@ class JointModel(nn.Module):
         supervision; `example_weights` (batch,) scales each row's event loss (e.g. down-weighted
         silver labels); `ner_labels` is (batch, seq_len) with -100 where no tag is supervised.
         """
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = encoder_states(self.encoder, input_ids, attention_mask)
         if self.settings.pooling == "cls":
             pooled = hidden[:, 0]
         else:

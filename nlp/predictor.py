@@ -23,6 +23,7 @@ from .bio import decode_words, tags_to_spans, word_log_probs
 from .model import JointModel, TokenFrame
 from .preprocess import normalize, normalize_tokens, split_sentences, split_words
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
+from .wordpieces import encode_words
 
 ModelLike = Union[str, os.PathLike, JointModel, "Predictor", None]
 
@@ -224,9 +225,7 @@ class Predictor:
         todo = [s for s in sentences if s.words]
         if not todo:
             return
-        encodings = self._backend.encode_batch(
-            [s.words for s in todo], is_pretokenized=True, add_special_tokens=False
-        )
+        encodings = encode_words(self._backend, [s.words for s in todo])
         for sentence, enc in zip(todo, encodings):
             sentence.token_ids = list(enc.ids)
             word_ids = np.asarray([-1 if w is None else w for w in enc.word_ids], dtype=np.int64)

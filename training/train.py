@@ -24,12 +24,14 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from nlp.backbones import frozen_prefixes
 from nlp.bio import decode_words, tags_to_spans, word_log_probs
 from nlp.config import load_config
 from nlp.data import Example, corpus_paths, load_examples
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
 from nlp.model import JointModel, ModelSettings, frame_token_ids
 from nlp.preprocess import NormalizationConfig
+from nlp.wordpieces import encode_words
 from training.checkpoints import latest_checkpoint, swap_in
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,6 +74,7 @@ class TrainConfig:
     learning_rate: float = 5e-5
     head_learning_rate: float = 1e-3
     freeze_layers: int = 0  # keep the encoder's embeddings and its first N layers fixed (0 = train all)
+    gradient_checkpointing: bool = False  # recompute layer activations in the backward pass (less memory, ~30% slower)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
@@ -187,7 +190,7 @@ def encode(examples: Sequence[Example], model: JointModel) -> list[dict[str, Any
     tag_index = {t: i for i, t in enumerate(model.settings.bio_tags)}
     event_index = {t: i for i, t in enumerate(model.settings.event_types)}
     limit = model.settings.max_length - 2
-    encodings = backend.encode_batch([e.words for e in examples], is_pretokenized=True, add_special_tokens=False)
+    encodings = encode_words(backend, [e.words for e in examples])
     features = []
     for example, enc in zip(examples, encodings):
         ids = list(enc.ids[:limit])
@@ -264,7 +267,7 @@ def freeze_encoder_layers(model: JointModel, count: int) -> None:
     layers = model.encoder.config.num_hidden_layers
     if count > layers:
         raise ValueError(f"freeze_layers is {count} but the encoder has {layers} layers")
-    frozen = ("embeddings.",) + tuple(f"encoder.layer.{i}." for i in range(count))
+    frozen = frozen_prefixes(model.encoder, count)
     for name, param in model.encoder.named_parameters():
         if name.startswith(frozen):
             param.requires_grad_(False)
@@ -382,6 +385,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.ner_distill_weight > 0:  # init_model as loaded above, before any step or resumed state changes it
         teacher = copy.deepcopy(model).to(accelerator.device).eval().requires_grad_(False)
     freeze_encoder_layers(model, config.freeze_layers)
+    if config.gradient_checkpointing:
+        enable = getattr(model.encoder, "activation_checkpointing_enable", None)  # transformers >= 5.x
+        if enable is not None:
+            enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     decay = [p for n, p in model.encoder.named_parameters() if p.ndim >= 2 and p.requires_grad]
     no_decay = [p for n, p in model.encoder.named_parameters() if p.ndim < 2 and p.requires_grad]
