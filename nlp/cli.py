@@ -103,7 +103,7 @@ def _shard() -> tuple[int, int, int]:
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
-    from .predictor import load_predictor
+    from .inference import load_predictor
 
     rank, world, local_rank = _shard()
     output = args.output
@@ -174,7 +174,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     else:
         report, details = evaluate(args.gold, corpus=args.corpus, return_details=True, **options)
     if args.report:
-        from .predictor import default_model_path
+        from .inference import default_model_path
         from .report import write_report
 
         path = write_report(report, details, args.report, model=str(args.model or default_model_path()), data=args.gold)
@@ -187,7 +187,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> None:
     from .export import export_onnx
-    from .predictor import default_model_path
+    from .inference import default_model_path
 
     model = args.model or str(default_model_path())
     if args.fp32_layers is not None and args.quantize != "int8":

@@ -11,7 +11,7 @@ import torch
 from .articles import Article, read_articles
 from .labels import ENTITY_LABELS
 from .metrics import entity_scores, event_scores
-from .predictor import ModelLike, load_predictor
+from .inference import ModelLike, load_predictor
 
 
 def evaluate(

@@ -1,6 +1,6 @@
 """Inter-annotator agreement on event labels: Cohen's kappa per PLOVER type and overall.
 
-    python -m training.agreement data/annotations/agreement/snn_second_pass.jsonl \
+    python -m training.annotation.agreement data/annotations/agreement/snn_second_pass.jsonl \
         data/annotations/snn_train.jsonl data/annotations/snn_dev.jsonl data/annotations/snn_test.jsonl
 
 The first file is the second pass; the others hold the first pass. Sentences are matched by
