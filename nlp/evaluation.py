@@ -82,10 +82,12 @@ def evaluate_conll(
 
     Tokens are taken as given (one word each), so the numbers compare with published ones.
     """
+    from .data import read_conll
+    from .extras import require
+
+    require("seqeval", "eval", "scoring a CoNLL file (evaluate_conll, python -m nlp evaluate FILE.conll)")
     from seqeval.metrics import classification_report
     from seqeval.metrics.sequence_labeling import get_entities
-
-    from .data import read_conll
 
     sentences = read_conll(path)
     predictor = load_predictor(model, device=device, batch_size=batch_size)
