@@ -15,9 +15,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "predict": "nlp.predictor",
+    "predict": "nlp.inference",
     "Predictor": "nlp.predictor",
-    "load_predictor": "nlp.predictor",
+    "load_predictor": "nlp.inference",
     "JointModel": "nlp.model",
     "ModelSettings": "nlp.model",
     "OnnxPredictor": "nlp.onnx_predictor",

@@ -108,8 +108,8 @@ def _csv_row(row: dict) -> dict:
 
 
 def _cmd_predict(args: argparse.Namespace) -> None:
+    from .inference import load_predictor
     from .output import Output, check_writable
-    from .predictor import load_predictor
 
     if not args.inputs:
         if sys.stdin is None or sys.stdin.isatty():  # nothing piped in: show how to call it instead of waiting on the keyboard
@@ -201,7 +201,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     else:
         report, details = evaluate(args.gold, corpus=args.corpus, return_details=True, **options)
     if args.report:
-        from .predictor import default_model_path
+        from .inference import default_model_path
         from .report import write_report
 
         path = write_report(report, details, args.report, model=str(args.model or default_model_path()), data=args.gold)
@@ -214,7 +214,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> None:
     from .export import export_onnx
-    from .predictor import default_model_path
+    from .inference import default_model_path
 
     model = args.model or str(default_model_path())
     if args.fp32_layers is not None and args.quantize != "int8":

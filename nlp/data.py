@@ -16,6 +16,7 @@ import numpy as np
 
 from .articles import Article, iter_articles, iter_json_lines
 from .bio import spans_to_tags
+from .extras import require
 from .labels import ENTITY_LABELS
 from .preprocess import NormalizationConfig, normalize, normalize_tokens, split_sentences, split_words
 
@@ -110,9 +111,14 @@ def _repair_bio(sentence: NerSentence) -> NerSentence:
     return NerSentence(sentence.tokens, tags)
 
 
+def _dataset_class():
+    """`datasets.Dataset`, from the [train] extra."""
+    return require("datasets", "train", "building a datasets.Dataset (training)").Dataset
+
+
 def conll_dataset(path: str | os.PathLike[str], strict: bool = True):
     """A `datasets.Dataset` with columns `tokens` and `ner_tags` (tag strings)."""
-    from datasets import Dataset
+    Dataset = _dataset_class()
 
     rows = read_conll(path, strict=strict)
     return Dataset.from_dict({"tokens": [r.tokens for r in rows], "ner_tags": [r.tags for r in rows]})
@@ -288,7 +294,7 @@ def load_examples(
 
 def pretraining_dataset(paths: Sequence[str | os.PathLike[str]], normalization: NormalizationConfig | None = None, deduplicate: bool = True):
     """A `datasets.Dataset` of normalized, optionally deduplicated texts for masked-LM pretraining."""
-    from datasets import Dataset
+    Dataset = _dataset_class()
 
     normalization = normalization or NormalizationConfig()
     seen: set[int] = set()
@@ -307,7 +313,7 @@ def pretraining_dataset(paths: Sequence[str | os.PathLike[str]], normalization: 
 def articles_dataset(path: str | os.PathLike[str], corpus: str | os.PathLike[str] | Sequence[str] | None = None):
     """A `datasets.Dataset` of validated articles (id, text, sentences, entities) from article-format
     JSONL, or from a standoff file plus the corpus holding its text."""
-    from datasets import Dataset
+    Dataset = _dataset_class()
 
     articles = read_standoff(path, corpus) if corpus is not None else list(iter_articles(path))
     rows = []

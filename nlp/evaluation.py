@@ -11,7 +11,7 @@ import torch
 from .articles import Article, read_articles
 from .labels import ENTITY_LABELS
 from .metrics import entity_scores, event_scores
-from .predictor import ModelLike, load_predictor
+from .inference import ModelLike, load_predictor
 
 
 def evaluate(
@@ -82,10 +82,12 @@ def evaluate_conll(
 
     Tokens are taken as given (one word each), so the numbers compare with published ones.
     """
+    from .data import read_conll
+    from .extras import require
+
+    require("seqeval", "eval", "scoring a CoNLL file (evaluate_conll, python -m nlp evaluate FILE.conll)")
     from seqeval.metrics import classification_report
     from seqeval.metrics.sequence_labeling import get_entities
-
-    from .data import read_conll
 
     sentences = read_conll(path)
     predictor = load_predictor(model, device=device, batch_size=batch_size)

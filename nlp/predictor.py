@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -25,23 +22,11 @@ from .preprocess import normalize, normalize_tokens, split_sentences, split_word
 from .results import DocumentPrediction, EntityPrediction, SentencePrediction
 from .wordpieces import encode_words
 
-ModelLike = Union[str, os.PathLike, JointModel, "Predictor", None]
-
-#: Environment variable that points `predict()` at another default model directory.
-MODEL_ENV = "NLP_DEFAULT_MODEL"
 #: Work proceeds in chunks of about this many sentences (long documents are cut), to bound memory.
 CHUNK_SENTENCES = 1024
 #: With progress=None, a bar is shown when stderr is a terminal and a call reaches this many sentences on its
 #: device: a few seconds of work (the default model runs 75-100 sentences/s on 2 CPU cores, many more on a GPU).
 PROGRESS_MIN_SENTENCES = {"cpu": 250, "cuda": 2000}
-
-
-def default_model_path() -> Path:
-    """Directory of the default model: $NLP_DEFAULT_MODEL, else models/default in this checkout."""
-    env = os.environ.get(MODEL_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -468,64 +453,3 @@ def _check_spans(text: str, spans: Sequence[tuple[int, int]], index: int) -> lis
         checked.append((start, end))
         previous_end = end
     return checked
-
-
-_CACHE: dict[tuple[str, str], Predictor] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def load_predictor(model: ModelLike = None, device: str | torch.device | None = None, batch_size: int | None = None) -> Predictor:
-    """A Predictor for a model directory, a loaded JointModel or an existing Predictor.
-
-    Directories (and the default model) are loaded once per device and cached.
-    """
-    if isinstance(model, Predictor):
-        return model
-    if isinstance(model, JointModel):
-        return Predictor(model, device=device, batch_size=batch_size)
-    if model is None:
-        path = default_model_path()
-        if not path.is_dir():
-            raise FileNotFoundError(
-                f"no default model at {path}; pass model='path/to/model_dir' or set ${MODEL_ENV}"
-            )
-    elif isinstance(model, (str, os.PathLike)):
-        path = Path(model)
-    else:
-        raise TypeError(
-            f"model must be a directory path, a JointModel or a Predictor, got {type(model).__name__}"
-        )
-    from .onnx_predictor import OnnxPredictor, check_cpu_device, is_onnx_model
-
-    onnx = is_onnx_model(path)
-    resolved = check_cpu_device(device, path) if onnx else resolve_device(device)
-    key = (str(path.resolve()), str(resolved))
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = OnnxPredictor(path) if onnx else Predictor(JointModel.from_pretrained(path, for_inference=True), device=resolved)
-        predictor = _CACHE[key]
-    return predictor
-
-
-def predict(
-    texts: str | Sequence[str],
-    model: ModelLike = None,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool | None = None,
-    errors: str = "raise",
-) -> DocumentPrediction | list[DocumentPrediction]:
-    """Find events per sentence and named entities in raw Arabic text.
-
-    `texts` is one string (returns one DocumentPrediction) or a sequence of strings (returns a
-    list). All offsets index the strings given. `model` is a model directory, a loaded
-    JointModel or Predictor, or None for the default model shipped in models/. With
-    `errors="skip"`, a non-str item in a list gives an empty result with `.error` set instead of
-    raising, so the other results are kept.
-    """
-    if not isinstance(texts, str):
-        texts = _check_texts(texts, errors)
-    if batch_size is not None:
-        batch_size = _check_batch_size(batch_size)
-    predictor = load_predictor(model, device=device)
-    return predictor.predict(texts, batch_size=batch_size, progress=progress, errors=errors)

@@ -71,12 +71,6 @@ class DocumentPrediction:
             out["error"] = self.error
         return out
 
-    def to_dataframe(self):
-        """One row per sentence-event and one per entity (pandas; see nlp.tables)."""
-        from .tables import to_dataframe
-
-        return to_dataframe(self)
-
     @property
     def events(self) -> list[str]:
         """Distinct event types found anywhere in the document, in order of first mention."""

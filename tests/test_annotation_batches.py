@@ -4,8 +4,8 @@ import json
 
 from nlp.articles import Article
 from nlp.data import read_standoff
-from training.annotation_batches import check_sheet, make_batches
-from training.import_annotations import main as import_main
+from training.annotation.annotation_batches import check_sheet, make_batches
+from training.annotation.import_annotations import main as import_main
 
 TEXTS = {
     "snn-a": "استقبل الملك سلمان في الرياض وزير الخارجية الأمريكي. وبحث الجانبان العلاقات الثنائية.",

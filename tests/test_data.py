@@ -132,7 +132,7 @@ def test_project_annotations_validate_against_the_corpus():
 
 
 def test_later_annotation_rounds_are_train_split_articles_annotated_once():
-    from training.import_annotations import split_of
+    from training.annotation.import_annotations import split_of
 
     corpus = SHARED / "data" / "saudinewsnet" / "saudinewsnet.jsonl.gz"
     if not corpus.is_file():

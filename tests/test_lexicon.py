@@ -53,7 +53,7 @@ def test_lexicon_backoff_chooses_types_where_the_union_helps_on_dev(tiny_model):
 
     from nlp.articles import Article
     from nlp.lexicon import Lexicon
-    from training.lexicon_backoff import choose_types
+    from training.thresholds.lexicon_backoff import choose_types
 
     model = copy.deepcopy(tiny_model)
     model.set_thresholds({t: 1.0 for t in model.settings.event_types})  # the model alone finds nothing

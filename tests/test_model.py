@@ -116,7 +116,7 @@ def test_unknown_format_version(model_copy):
 
 def test_missing_tokenizer_is_one_line_naming_the_file(model_copy, capsys):
     from nlp.cli import main
-    from nlp.predictor import predict
+    from nlp.inference import predict
 
     (model_copy / "tokenizer.json").unlink()
     for for_inference in (True, False):

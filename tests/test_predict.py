@@ -174,7 +174,7 @@ def test_bad_options_raise_value_error(predictor):
 
 
 def test_model_directory_is_loaded_once_and_cached(tiny_model_dir):
-    from nlp.predictor import load_predictor
+    from nlp.inference import load_predictor
 
     assert load_predictor(str(tiny_model_dir), device="cpu") is load_predictor(tiny_model_dir, device="cpu")
     result = predict("قال الوزير.", model=str(tiny_model_dir), device="cpu")

@@ -9,7 +9,7 @@ import pytest
 
 from nlp.data import read_standoff
 from nlp.lexicon import Lexicon
-from training import realign, select_discussion
+from training.annotation import realign, select_discussion
 
 TEXT_A = "قصفت الطائرات مواقع المسلحين أمس. يذكر أن الجيش اعتقل عشرة أشخاص الشهر الماضي. وقع الوزيران مذكرة تفاهم."
 TEXT_B = "إذا هاجمت القوات المدينة فإن الرد سيكون قاسيا. ارتفعت أسعار النفط."

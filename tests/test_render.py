@@ -183,5 +183,7 @@ def test_tables_have_one_row_per_event_and_entity(predictor):
     text = {r.id: r.text for r in results}
     assert all(text[row["doc_id"]][row["start"] : row["end"]] == row["text"] for row in rows)
     pd = pytest.importorskip("pandas")
-    frame = results[0].to_dataframe()
+    from nlp import to_dataframe
+
+    frame = to_dataframe(results[0])
     assert isinstance(frame, pd.DataFrame) and len(frame) == sum(1 for row in rows if row["doc_id"] == "d0")

@@ -74,7 +74,7 @@ def test_cli_stores_new_thresholds_and_leaves_the_weights_alone(tiny_model, tmp_
     import torch
 
     from nlp.model import WEIGHTS_FILE, JointModel
-    from training.tune_thresholds import main
+    from training.thresholds.tune_thresholds import main
 
     source = tmp_path / "fp16"
     model = copy.deepcopy(tiny_model)
@@ -97,7 +97,7 @@ def test_lexicon_hits_are_forced_decisions_of_the_lexicon_types_only(tiny_model,
     import copy
 
     from nlp.articles import read_articles
-    from training.tune_thresholds import sentence_table
+    from training.thresholds.tune_thresholds import sentence_table
 
     model = copy.deepcopy(tiny_model)
     model.settings.lexicon_types = ["ASSAULT"]
@@ -110,7 +110,7 @@ def test_lexicon_hits_are_forced_decisions_of_the_lexicon_types_only(tiny_model,
 
 
 def test_cli_errors(tiny_model_dir, tmp_path):
-    from training.tune_thresholds import main
+    from training.thresholds.tune_thresholds import main
 
     with pytest.raises(SystemExit):
         main(["--model", str(tiny_model_dir), "--gold", str(tmp_path / "missing.jsonl")])
@@ -122,7 +122,7 @@ def test_cli_errors(tiny_model_dir, tmp_path):
 
 def test_rule_comparison_scores_every_rule_on_held_out_halves(tiny_model, tmp_path):
     from nlp.articles import read_articles
-    from training.threshold_rules import RULES, compare, f1_scores
+    from training.thresholds.threshold_rules import RULES, compare, f1_scores
 
     articles = read_articles(_gold_file(tmp_path / "gold.jsonl")) * 2  # 6 articles
     rows = compare(tiny_model, articles, articles[:1], splits=3)

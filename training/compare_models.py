@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from nlp.articles import read_articles
 from nlp.data import read_standoff
 from nlp.evaluation import evaluate, evaluate_conll
-from nlp.predictor import load_predictor
+from nlp.inference import load_predictor
 
 
 def _pairs(items: Sequence[str], what: str) -> list[tuple[str, str]]:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from nlp.config import load_config
+from nlp.extras import require
 from nlp.model import frame_token_ids
 from nlp.preprocess import NormalizationConfig, split_words
 from training.checkpoints import latest_checkpoint, swap_in
@@ -143,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True)
     args, overrides = parser.parse_known_args(argv)
+    try:
+        require("datasets", "train", "python -m training.pretrain_mlm")
+    except ImportError as err:
+        parser.exit(2, f"error: {err}\n")
     config = load_config(MlmConfig, args.config, overrides)
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, get_linear_schedule_with_warmup
 

@@ -28,6 +28,7 @@ from nlp.backbones import frozen_prefixes
 from nlp.bio import decode_words, tags_to_spans, word_log_probs
 from nlp.config import load_config
 from nlp.data import Example, corpus_paths, load_examples
+from nlp.extras import require
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
 from nlp.model import JointModel, ModelSettings, frame_token_ids
 from nlp.preprocess import NormalizationConfig
@@ -353,6 +354,7 @@ def build_model(config: TrainConfig) -> JointModel:
 
 def train(config: TrainConfig) -> dict[str, Any]:
     """Run (or resume) training; returns the best dev report."""
+    require("accelerate", "train", "training")
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
@@ -553,8 +555,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.output_dir:
         overrides = [*overrides, "--output_dir", args.output_dir]
     try:
+        require("accelerate", "train", "python -m training.train")
         config = load_config(TrainConfig, args.config, overrides)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         parser.exit(2, f"error: {err}\n")
     train(config)
 

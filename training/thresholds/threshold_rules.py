@@ -1,6 +1,6 @@
 """Compare rules for tuning event thresholds by repeated splits of held-out articles (how the shipped rule was chosen).
 
-    python -m training.threshold_rules --model models/default \
+    python -m training.thresholds.threshold_rules --model models/default \
         --dev data/annotations/snn_dev.jsonl --extra data/annotations/snn_round4_train.jsonl \
         --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from nlp.metrics import event_scores, shared_threshold, tune_thresholds
 from nlp.model import JointModel
-from training.tune_thresholds import decision_sets, read_gold, sentence_table
+from training.thresholds.tune_thresholds import decision_sets, read_gold, sentence_table
 
 Rule = Callable[[np.ndarray, np.ndarray, np.ndarray, list[str]], np.ndarray]
 

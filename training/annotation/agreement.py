@@ -1,6 +1,6 @@
 """Inter-annotator agreement on event labels: Cohen's kappa per PLOVER type and overall.
 
-    python -m training.agreement data/annotations/agreement/snn_second_pass.jsonl \
+    python -m training.annotation.agreement data/annotations/agreement/snn_second_pass.jsonl \
         data/annotations/snn_train.jsonl data/annotations/snn_dev.jsonl data/annotations/snn_test.jsonl
 
 The first file is the second pass; the others hold the first pass. Sentences are matched by
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from sklearn.metrics import cohen_kappa_score
-
 from nlp.articles import iter_json_lines
+from nlp.extras import require
 from nlp.labels import EVENT_TYPES
 
 
@@ -28,6 +27,7 @@ def _sentences(paths: list[str]) -> dict[tuple[str, int, int], set[str]]:
 
 def agreement(second: dict, first: dict) -> dict:
     """Kappa per type (binary decisions), pooled over all (sentence, type) decisions, and for 'has any event'."""
+    cohen_kappa_score = require("sklearn.metrics", "train", "the agreement tool").cohen_kappa_score
     keys = sorted(second)
     missing = [k for k in keys if k not in first]
     if missing:
@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("second", help="second-pass standoff file")
     parser.add_argument("first", nargs="+", help="first-pass standoff files")
     args = parser.parse_args(argv)
+    try:
+        require("sklearn.metrics", "train", "python -m training.annotation.agreement")
+    except ImportError as err:
+        parser.exit(2, f"error: {err}\n")
     report = agreement(_sentences([args.second]), _sentences(args.first))
     print(f"{report['n_documents']} articles, {report['n_sentences']} sentences")
     print("| type | kappa | first pass | second pass |\n|---|---|---|---|")

@@ -1,6 +1,6 @@
 """Choose, on gold dev, the event types for which the trigger lexicon should add to a model's predictions.
 
-    python -m training.lexicon_backoff --model runs/default-continue/model \
+    python -m training.thresholds.lexicon_backoff --model runs/default-continue/model \
         --dev data/annotations/snn_dev.jsonl --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz
 
 Small encoders trained on a few dozen sentences per rare type seldom predict those types, while the
@@ -22,9 +22,9 @@ from nlp.lexicon import Lexicon
 from nlp.metrics import event_scores
 from nlp.model import JointModel
 from nlp.predictor import Predictor
-from training.model_files import resave
+from training.thresholds.model_files import resave
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def choose_types(model: JointModel, articles, lexicon: Lexicon, min_gain: float = 0.0, min_support: int = 2) -> tuple[list[str], dict]:

@@ -1,6 +1,6 @@
 """Choose corpus documents likely to hold rare PLOVER types, as annotation sheets (candidate search only).
 
-    python -m training.select_sentences --corpus ../shared/data/anercorp_camellab/ANERCorp_CamelLab_train.txt \
+    python -m training.annotation.select_sentences --corpus ../shared/data/anercorp_camellab/ANERCorp_CamelLab_train.txt \
         --types CONCEDE COOPERATE SANCTION RETREAT --first-fraction 0.9 --per-type 60 --output outputs/annot/anercorp.jsonl
 
 A document is a candidate for a type when the trigger lexicon or one of the type's keywords
@@ -21,7 +21,7 @@ from nlp.labels import EVENT_TYPES
 from nlp.lexicon import Lexicon
 from nlp.preprocess import normalize, split_sentences
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 #: Extra search words (normalized forms) for the types the trigger lexicon covers thinly.
 KEYWORDS = {

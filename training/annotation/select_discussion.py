@@ -1,11 +1,11 @@
 """Sentences of writing that discusses events (opinion, analysis, interviews) for annotation, and their import.
 
-    python -m training.select_discussion select ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz outputs/discussion \
+    python -m training.annotation.select_discussion select ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz outputs/discussion \
         --sentences 1700 --per-article 3 --seed 2026 --exclude data/annotations/*.jsonl data/annotations/agreement/*.jsonl
-    python -m training.select_discussion import outputs/discussion --sheets outputs/discussion/sheet_*.jsonl \
+    python -m training.annotation.select_discussion import outputs/discussion --sheets outputs/discussion/sheet_*.jsonl \
         --prefix data/annotations/discussion
-    python -m training.select_discussion second-pass outputs/discussion --share 0.10      # a blind batch for a second annotator
-    python -m training.select_discussion second-pass outputs/discussion --sheets SHEET --output data/annotations/agreement/discussion_second_pass.jsonl
+    python -m training.annotation.select_discussion second-pass outputs/discussion --share 0.10      # a blind batch for a second annotator
+    python -m training.annotation.select_discussion second-pass outputs/discussion --sheets SHEET --output data/annotations/agreement/discussion_second_pass.jsonl
 
 Non-news articles are recognised by their section in the URL (opinion columns, readers' discussion pages) or an
 interview/analysis title; sentences are chosen because the trigger lexicon finds event words in them, so the model
@@ -122,7 +122,7 @@ def second_pass_batch(out_dir: Path, share: float, seed: int) -> int:
 
 
 def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
-    """The second annotator's sheet as a standoff file for `training.agreement` (sentences matched by id and offsets)."""
+    """The second annotator's sheet as a standoff file for `training.annotation.agreement` (sentences matched by id and offsets)."""
     chosen = {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
     articles: dict[str, dict[str, Any]] = {}
     for sheet in sheets:
@@ -141,7 +141,7 @@ def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.select_discussion", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.annotation.select_discussion", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("select", help="choose the sentences and write annotation batches")
     s.add_argument("corpus")

@@ -1,6 +1,6 @@
 """Re-tune a trained model's per-type event thresholds on one or more annotated files.
 
-    python -m training.tune_thresholds --model runs/candidate --output runs/candidate-tuned \
+    python -m training.thresholds.tune_thresholds --model runs/candidate --output runs/candidate-tuned \
         --gold data/annotations/snn_dev.jsonl --gold data/annotations/snn_round4_train.jsonl \
         --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz
 
@@ -25,7 +25,7 @@ from nlp.lexicon import model_lexicon
 from nlp.metrics import event_scores, tune_thresholds
 from nlp.model import JointModel
 from nlp.predictor import Predictor
-from training.model_files import resave
+from training.thresholds.model_files import resave
 
 
 def sentence_table(model: JointModel, articles, device: str | None = "cpu") -> tuple[np.ndarray, np.ndarray, np.ndarray]:

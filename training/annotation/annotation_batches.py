@@ -1,12 +1,12 @@
 """Annotation batches for annotators, and the checker they run on their sheets before handing them in.
 
-    python -m training.annotation_batches make CHOSEN.json --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz \
+    python -m training.annotation.annotation_batches make CHOSEN.json --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz \
         --out-dir outputs/annot/round2 --batches 8 --entities 12
-    python -m training.annotation_batches check outputs/annot/round2/batch_1.jsonl outputs/annot/round2/sheet_1.jsonl
+    python -m training.annotation.annotation_batches check outputs/annot/round2/batch_1.jsonl outputs/annot/round2/sheet_1.jsonl
 
 A batch line is {"id", "title", "tag_entities", "sentences": [{"i", "text"}]} with the sentences of
 `nlp.preprocess.split_sentences`; batches hold corpus text, so they stay in git-ignored folders. A sheet
-is what `training.import_annotations` reads (see data/annotations/GUIDELINES.md).
+is what `training.annotation.import_annotations` reads (see data/annotations/GUIDELINES.md).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nlp.articles import iter_json_lines
 from nlp.data import iter_corpus
 from nlp.labels import ENTITY_LABELS, EVENT_TYPES
 from nlp.preprocess import split_sentences
-from training.import_annotations import locate_entities
+from training.annotation.import_annotations import locate_entities
 
 
 def make_batches(chosen: list[str], corpus: str, out_dir: Path, n_batches: int, entities: int) -> list[Path]:
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make", help="write batch files from a select_articles output")
-    make.add_argument("chosen", help="JSON list of [id, reason] pairs (training.select_articles)")
+    make.add_argument("chosen", help="JSON list of [id, reason] pairs (training.annotation.select_articles)")
     make.add_argument("--corpus", required=True)
     make.add_argument("--out-dir", required=True)
     make.add_argument("--batches", type=int, default=8)

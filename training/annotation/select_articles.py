@@ -1,8 +1,8 @@
 """Choose SaudiNewsNet articles for PLOVER annotation: 17 per type by trigger density, plus 28 at random.
 
-    python -m training.select_articles CORPUS.jsonl.gz OUT.json
+    python -m training.annotation.select_articles CORPUS.jsonl.gz OUT.json
     # a later round: only unannotated articles of the train split, more for chosen types
-    python -m training.select_articles CORPUS.jsonl.gz OUT.json --seed 2027 --exclude data/annotations/snn_*.jsonl \
+    python -m training.annotation.select_articles CORPUS.jsonl.gz OUT.json --seed 2027 --exclude data/annotations/snn_*.jsonl \
         --split train --per-type 6 --type-count AGREE=22 ... --random 40
 
 Candidate search only: the keywords pick articles likely to hold each type; annotators then label
@@ -19,7 +19,7 @@ import sys
 from nlp.articles import iter_json_lines
 from nlp.data import iter_corpus
 from nlp.preprocess import normalize, split_sentences
-from training.import_annotations import SPLITS, split_of
+from training.annotation.import_annotations import SPLITS, split_of
 
 #: Candidate keywords per type (normalized forms); they only rank articles, never label them.
 KEYS = {

@@ -1,12 +1,12 @@
 """Realign annotated files to FORMAT.md's decision rules: find candidate sentences, make blind batches, apply verdicts.
 
-    python -m training.realign candidates --corpus SNN.jsonl.gz ANERCORP_TRAIN.txt --model models/default \
+    python -m training.annotation.realign candidates --corpus SNN.jsonl.gz ANERCORP_TRAIN.txt --model models/default \
         --out-dir outputs/realign [--files data/annotations/*.jsonl data/annotations/agreement/*.jsonl]
     (or `predict --files PART… --out P.json` in several processes, then `candidates --predictions P*.json`)
-    python -m training.realign batches outputs/realign --batches 6 --second-pass 0.10
-    python -m training.realign adjudication outputs/realign --sheets outputs/realign/sheet_*.jsonl
-    python -m training.realign apply outputs/realign --sheets … --adjudicated outputs/realign/adjudicated_*.jsonl
-    python -m training.realign second-pass outputs/realign --sheets SECOND_SHEET --output data/annotations/agreement/X.jsonl
+    python -m training.annotation.realign batches outputs/realign --batches 6 --second-pass 0.10
+    python -m training.annotation.realign adjudication outputs/realign --sheets outputs/realign/sheet_*.jsonl
+    python -m training.annotation.realign apply outputs/realign --sheets … --adjudicated outputs/realign/adjudicated_*.jsonl
+    python -m training.annotation.realign second-pass outputs/realign --sheets SECOND_SHEET --output data/annotations/agreement/X.jsonl
 
 A candidate is a sentence that a cue pattern of a decision rule matches, or whose label set the model and
 the gold disagree on; a seeded random share of the other sentences is re-judged too, to estimate what the
@@ -112,7 +112,7 @@ def _titles(corpus: Sequence[str]) -> dict[str, str]:
 
 def predict_labels(files: Sequence[Path], corpus: Sequence[str], model: str) -> dict[str, list[str]]:
     """The model's event types for every gold sentence of the files (on the gold spans), by sentence key."""
-    from nlp.predictor import load_predictor
+    from nlp.inference import load_predictor
 
     predictor = load_predictor(model)
     out: dict[str, list[str]] = {}
@@ -191,7 +191,7 @@ def check_sheet(batch: str, sheet: str) -> list[str]:
 
 
 def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
-    """The independent second pass over realigned sentences as a standoff file for `training.agreement`."""
+    """The independent second pass over realigned sentences as a standoff file for `training.annotation.agreement`."""
     records = [json.loads(line) for line in open(out_dir / "sentences.jsonl", encoding="utf-8")]
     by_key = {key_of(r): r for r in records}
     articles: dict[str, dict[str, Any]] = {}
@@ -308,7 +308,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.realign", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.annotation.realign", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("candidates", help="select the sentences to re-judge")
     c.add_argument("--corpus", nargs="+", required=True)
@@ -341,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     m.add_argument("--corpus", nargs="+", required=True)
     m.add_argument("--files", nargs="+", type=Path, required=True)
     m.add_argument("--out", type=Path, required=True)
-    q = sub.add_parser("second-pass", help="write the second-pass sheet as a standoff file for training.agreement")
+    q = sub.add_parser("second-pass", help="write the second-pass sheet as a standoff file for training.annotation.agreement")
     q.add_argument("out_dir", type=Path)
     q.add_argument("--sheets", nargs="+", required=True)
     q.add_argument("--output", type=Path, required=True)

@@ -1,6 +1,6 @@
 """Turn annotation sheets (sentence-indexed labels written by annotators) into standoff article records.
 
-    python -m training.import_annotations --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz \
+    python -m training.annotation.import_annotations --corpus ../shared/data/saudinewsnet/saudinewsnet.jsonl.gz \
         --sheets /path/to/sheets/*.jsonl --output-dir data/annotations --prefix snn
 
 A sheet line is {"id", "sentences": [{"i", "events"}], "entities": [{"i", "text", "label"}]?}, where
