@@ -23,14 +23,19 @@ ModelLike = Union[str, os.PathLike, JointModel, Predictor, None]
 
 #: Environment variable that points `predict()` at another default model directory.
 MODEL_ENV = "NLP_DEFAULT_MODEL"
+#: The shipped model inside an installed wheel (copied there at build time from models/default)
+PACKAGED_MODEL = Path(__file__).resolve().parent / "models" / "default"
+#: The shipped model in a checkout or an editable install
+CHECKOUT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
 def default_model_path() -> Path:
-    """Directory of the default model: $NLP_DEFAULT_MODEL, else models/default in this checkout."""
+    """Directory of the default model: $NLP_DEFAULT_MODEL, else the copy inside an installed wheel,
+    else models/default in this checkout (editable installs)."""
     env = os.environ.get(MODEL_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "models" / "default"
+    return PACKAGED_MODEL if PACKAGED_MODEL.is_dir() else CHECKOUT_MODEL
 
 
 _CACHE: dict[tuple[str, str], Predictor] = {}
