@@ -149,8 +149,9 @@ def test_later_annotation_rounds_are_train_split_articles_annotated_once():
         assert {split_of(i) for i in ids} == {"train"}  # dev and test stay the first round's
         seen |= ids
         counts[name] = len(ids)
-    # the fifth and seventh rounds are random samples reserved for evaluation: no recipe may train or select on them
-    for reserved in ("snn_round5_random", "snn_round7_random"):
+    # the fifth and seventh rounds are random samples reserved for evaluation, and so is the held-aside fifth of the
+    # non-event writing: no recipe may train or select on them
+    for reserved in ("snn_round5_random", "snn_round7_random", "discussion_heldout"):
         assert not [c.name for c in (REPO / "configs").glob("*.yaml") if reserved in c.read_text(encoding="utf-8")]
     assert counts == {"snn_round2_train": 262, "snn_round3_train": 264, "snn_round4_train": 266, "snn_round5_random": 96,
                       "snn_round6_train": 144, "snn_round7_random": 96}
