@@ -189,3 +189,17 @@ def test_compare_models_table_pools_files_and_reads_conll(tiny_model_dir: Path, 
     assert results["a"]["twice"]["micro"] == pytest.approx(results["a"]["one"]["micro"])
     assert 0.0 <= results["a"]["ner"]["entities"] <= 1.0
     assert compare_models.main(["--model", "no-equals-sign"]) == 2
+
+
+def test_discussion_files_split_by_article_and_hold_enough_sentences() -> None:
+    root = Path(__file__).resolve().parent.parent / "data" / "annotations"
+    parts = {}
+    for part in ("train", "heldout"):
+        records = [json.loads(line) for line in open(root / f"discussion_{part}.jsonl", encoding="utf-8")]
+        parts[part] = records
+        assert all(select_discussion.held_aside(r["id"]) == (part == "heldout") for r in records)
+    assert not {r["id"] for r in parts["train"]} & {r["id"] for r in parts["heldout"]}
+    n = {part: sum(len(r["sentences"]) for r in records) for part, records in parts.items()}
+    assert n["train"] + n["heldout"] >= 1500 and n["heldout"] >= 0.15 * (n["train"] + n["heldout"])
+    annotated = {json.loads(line)["id"] for path in root.glob("snn_*.jsonl") for line in open(path, encoding="utf-8")}
+    assert not annotated & {r["id"] for records in parts.values() for r in records}  # new articles only
