@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from nlp.articles import read_articles
+from nlp.articles import iter_json_lines, read_articles
 from nlp.data import read_standoff
 from nlp.evaluation import evaluate, evaluate_conll
 from nlp.inference import load_predictor
@@ -38,8 +38,8 @@ def _pairs(items: Sequence[str], what: str) -> list[tuple[str, str]]:
 def _articles(paths: str, corpus: Sequence[str]) -> list:
     articles = []
     for path in paths.split(","):
-        records = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
-        standoff = records and "text" not in records[0]
+        first = next((record for _, record in iter_json_lines(path)), None)  # standoff records carry no text
+        standoff = isinstance(first, dict) and "text" not in first
         articles += read_standoff(path, corpus) if standoff else read_articles(path)
     return articles
 

@@ -31,6 +31,7 @@ from typing import Any, Iterable, Sequence
 from nlp.articles import iter_json_lines
 from nlp.data import read_standoff
 from nlp.labels import EVENT_TYPES
+from training.annotation.sentence_sheets import blind_item, read_sheets, standoff_records, write_jsonl
 
 # Cue patterns per decision rule of FORMAT.md ("Decision rules"); they only choose sentences to re-judge. Each
 # rule also says which old labels could be wrong under it ("any", "event": some type, "none": no type,
@@ -155,14 +156,14 @@ def make_batches(out_dir: Path, n_batches: int, second_share: float, seed: int, 
     chosen = [r for r in records if r["rules"]]
     rng = random.Random(seed)
     rng.shuffle(chosen)
-    items = [{"key": blind_key(r), "title": r["title"], "before": r["before"], "text": r["text"], "after": r["after"]} for r in chosen]
-    done = set(_read_sheets(judged)) if judged else set()
+    items = [blind_item(r, blind_key(r)) for r in chosen]
+    done = set(read_sheets(judged)) if judged else set()
     todo = [item for item in items if item["key"] not in done]
     for b in range(n_batches):
-        _write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", todo[b::n_batches])
+        write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", todo[b::n_batches])
     main_files = [item for item, r in zip(items, chosen) if "/agreement/" not in r["file"]]
     second = rng.sample(main_files, round(second_share * len(main_files)))
-    _write_jsonl(out_dir / "second_pass_batch.jsonl", second)
+    write_jsonl(out_dir / "second_pass_batch.jsonl", second)
     print(f"{len(todo)} sentences in {n_batches} batches ({len(items) - len(todo)} judged before); second pass {len(second)}")
 
 
@@ -194,36 +195,22 @@ def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
     """The independent second pass over realigned sentences as a standoff file for `training.annotation.agreement`."""
     records = [json.loads(line) for line in open(out_dir / "sentences.jsonl", encoding="utf-8")]
     by_key = {key_of(r): r for r in records}
-    articles: dict[str, dict[str, Any]] = {}
-    for key, events in _read_verdicts(records, sheets).items():
-        r = by_key[key]
-        art = articles.setdefault(r["id"], {"id": r["id"], "source": "second pass over realigned sentences", "sentences": []})
-        art["sentences"].append({"start": r["start"], "end": r["end"], "events": events})
-    for art in articles.values():
-        art["sentences"].sort(key=lambda s: s["start"])
-    _write_jsonl(path, [articles[k] for k in sorted(articles)])
-    return sum(len(a["sentences"]) for a in articles.values())
+    verdicts = _read_verdicts(records, sheets)
+    write_jsonl(path, standoff_records(
+        (by_key[key]["id"], "second pass over realigned sentences", {"start": by_key[key]["start"], "end": by_key[key]["end"], "events": events})
+        for key, events in verdicts.items()
+    ))
+    return len(verdicts)
 
 
 def _read_verdicts(records: Iterable[dict[str, Any]], paths: Iterable[str]) -> dict[str, list[str]]:
     """Sheet verdicts keyed by the full sentence key (sheets use the blind keys)."""
     full = {blind_key(r): key_of(r) for r in records}
     verdicts = {}
-    for key, events in _read_sheets(paths).items():
+    for key, events in read_sheets(paths).items():
         if key not in full:
             raise ValueError(f"sheet key {key!r} is not a selected sentence")
         verdicts[full[key]] = events
-    return verdicts
-
-
-def _read_sheets(paths: Iterable[str]) -> dict[str, list[str]]:
-    verdicts: dict[str, list[str]] = {}
-    for path in paths:
-        for where, record in iter_json_lines(path):
-            events = record.get("events")
-            if not isinstance(events, list) or any(e not in EVENT_TYPES for e in events):
-                raise ValueError(f"{where}'events' must be a list of PLOVER types, got {events!r}")
-            verdicts[record["key"]] = sorted(set(events), key=EVENT_TYPES.index)
     return verdicts
 
 
@@ -242,11 +229,10 @@ def make_adjudication(out_dir: Path, sheets: Sequence[str], n_batches: int, seed
             options = [old, verdict]
             rng.shuffle(options)
             r = records[key]
-            items.append({"key": blind_key(r), "title": r["title"], "before": r["before"], "text": r["text"], "after": r["after"],
-                          "option_a": options[0], "option_b": options[1]})
+            items.append({**blind_item(r, blind_key(r)), "option_a": options[0], "option_b": options[1]})
     rng.shuffle(items)
     for b in range(n_batches):
-        _write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", items[b::n_batches])
+        write_jsonl(out_dir / f"{name}_{b + 1}.jsonl", items[b::n_batches])
     print(f"{len(verdicts)} verdicts, {len(items)} differ from the old label -> {n_batches} adjudication batches")
 
 
@@ -286,7 +272,7 @@ def apply_verdicts(out_dir: Path, sheets: Sequence[str], adjudicated: Sequence[s
                     counts["removed"][t] += 1
         _rewrite(Path(path), new_labels)
         name = Path(path).name.replace(".jsonl", ".changes.jsonl")
-        _write_jsonl(changes_dir / name, changes)
+        write_jsonl(changes_dir / name, changes)
         counts["files"][path] = {"sentences": len(mine), "selected": sum(1 for r in mine if r["rules"]), "changed": len(changes)}
     return counts
 
@@ -298,13 +284,7 @@ def _rewrite(path: Path, new_labels: dict[tuple[str, int], list[str]]) -> None:
             if (record["id"], i) in new_labels:
                 sentence["events"] = new_labels[(record["id"], i)]
         lines.append(record)
-    _write_jsonl(path, lines)
-
-
-def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_jsonl(path, lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -367,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 predicted = {**(predicted or {}), **json.loads(Path(path).read_text(encoding="utf-8"))}
             records = find_candidates(files, args.corpus, predicted, args.random_share, args.seed)
             args.out_dir.mkdir(parents=True, exist_ok=True)
-            _write_jsonl(args.out_dir / "sentences.jsonl", records)
+            write_jsonl(args.out_dir / "sentences.jsonl", records)
             per_rule = Counter(rule for r in records for rule in r["rules"])
             print(f"{len(records)} sentences, {sum(1 for r in records if r['rules'])} selected")
             for rule, n in per_rule.most_common():

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from nlp.articles import iter_json_lines
-from nlp.labels import EVENT_TYPES
 from nlp.lexicon import Lexicon
 from nlp.preprocess import split_sentences
+from training.annotation.sentence_sheets import blind_item, read_sheets, standoff_records, write_jsonl
 
 # URL sections and title cues of SaudiNewsNet articles that are not news reports.
 NON_NEWS_URL = re.compile(
@@ -83,61 +83,50 @@ def select(corpus: str, lexicon: Lexicon, n_sentences: int, per_article: int, ex
 
 def import_sheets(out_dir: Path, sheets: Sequence[str], prefix: str) -> dict[str, int]:
     """Standoff files PREFIX_train.jsonl and PREFIX_heldout.jsonl (only the chosen sentences) from the sheets."""
-    chosen = {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
-    verdicts: dict[str, list[str]] = {}
-    for path in sheets:
-        for where, record in iter_json_lines(path):
-            events = record.get("events")
-            if record.get("key") not in chosen or not isinstance(events, list) or any(e not in EVENT_TYPES for e in events):
-                raise ValueError(f"{where}expected a chosen 'key' and a list of PLOVER types, got {record!r}")
-            verdicts[record["key"]] = sorted(set(events), key=EVENT_TYPES.index)
+    chosen = _read_chosen(out_dir)
+    verdicts = _chosen_verdicts(chosen, sheets)
     missing = sorted(set(chosen) - set(verdicts))
     if missing:
         raise ValueError(f"{len(missing)} chosen sentences have no verdict, e.g. {missing[:3]}")
-    articles: dict[str, dict[str, Any]] = {}
-    for key, r in chosen.items():
-        art = articles.setdefault(r["id"], {"id": r["id"], "source": r["source"], "held_aside": r["held_aside"], "sentences": []})
-        art["sentences"].append({"start": r["start"], "end": r["end"], "events": verdicts[key]})
-    counts = {"train": 0, "heldout": 0}
-    outputs = {part: open(f"{prefix}_{part}.jsonl", "w", encoding="utf-8", newline="\n") for part in counts}
-    for doc_id in sorted(articles):
-        art = articles[doc_id]
-        part = "heldout" if art.pop("held_aside") else "train"
-        art["sentences"].sort(key=lambda s: s["start"])
-        outputs[part].write(json.dumps(art, ensure_ascii=False) + "\n")
-        counts[part] += len(art["sentences"])
-    for handle in outputs.values():
-        handle.close()
-    return counts
+    records = standoff_records(
+        (r["id"], r["source"], {"start": r["start"], "end": r["end"], "events": verdicts[key]}) for key, r in chosen.items()
+    )
+    parts = {"train": [r for r in records if not held_aside(r["id"])], "heldout": [r for r in records if held_aside(r["id"])]}
+    for part, rows in parts.items():
+        write_jsonl(f"{prefix}_{part}.jsonl", rows)
+    return {part: sum(len(r["sentences"]) for r in rows) for part, rows in parts.items()}
+
+
+def _read_chosen(out_dir: Path) -> dict[str, dict[str, Any]]:
+    return {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
+
+
+def _chosen_verdicts(chosen: dict[str, dict[str, Any]], sheets: Sequence[str]) -> dict[str, list[str]]:
+    """The sheets' verdicts; every key must be a chosen sentence."""
+    verdicts = read_sheets(sheets)
+    unknown = sorted(set(verdicts) - set(chosen))
+    if unknown:
+        raise ValueError(f"{len(unknown)} sheet keys are not chosen sentences, e.g. {unknown[:3]}")
+    return verdicts
 
 
 def second_pass_batch(out_dir: Path, share: float, seed: int) -> int:
     """A fresh random share of the chosen sentences, blind, for an independent second annotator."""
     chosen = [json.loads(line) for line in open(out_dir / "chosen.jsonl", encoding="utf-8")]
     sample = random.Random(seed).sample(chosen, round(share * len(chosen)))
-    with open(out_dir / "second_pass_batch.jsonl", "w", encoding="utf-8") as handle:
-        for r in sample:
-            handle.write(json.dumps({k: r[k] for k in ("key", "title", "before", "text", "after")}, ensure_ascii=False) + "\n")
+    write_jsonl(out_dir / "second_pass_batch.jsonl", (blind_item(r, r["key"]) for r in sample))
     return len(sample)
 
 
 def write_second_pass(out_dir: Path, sheets: Sequence[str], path: Path) -> int:
     """The second annotator's sheet as a standoff file for `training.annotation.agreement` (sentences matched by id and offsets)."""
-    chosen = {r["key"]: r for r in map(json.loads, open(out_dir / "chosen.jsonl", encoding="utf-8"))}
-    articles: dict[str, dict[str, Any]] = {}
-    for sheet in sheets:
-        for where, record in iter_json_lines(sheet):
-            r = chosen.get(record.get("key"))
-            events = record.get("events")
-            if r is None or not isinstance(events, list) or any(e not in EVENT_TYPES for e in events):
-                raise ValueError(f"{where}expected a chosen 'key' and a list of PLOVER types, got {record!r}")
-            art = articles.setdefault(r["id"], {"id": r["id"], "source": "second pass", "sentences": []})
-            art["sentences"].append({"start": r["start"], "end": r["end"], "events": sorted(set(events), key=EVENT_TYPES.index)})
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for doc_id in sorted(articles):
-            articles[doc_id]["sentences"].sort(key=lambda s: s["start"])
-            handle.write(json.dumps(articles[doc_id], ensure_ascii=False) + "\n")
-    return sum(len(a["sentences"]) for a in articles.values())
+    chosen = _read_chosen(out_dir)
+    verdicts = _chosen_verdicts(chosen, sheets)
+    write_jsonl(path, standoff_records(
+        (chosen[key]["id"], "second pass", {"start": chosen[key]["start"], "end": chosen[key]["end"], "events": events})
+        for key, events in verdicts.items()
+    ))
+    return len(verdicts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,14 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             exclude = {str(r.get("id")) for path in args.exclude for _, r in iter_json_lines(path)}
             chosen = select(args.corpus, Lexicon.from_yaml(args.lexicon), args.sentences, args.per_article, exclude, args.seed)
             args.out_dir.mkdir(parents=True, exist_ok=True)
-            with open(args.out_dir / "chosen.jsonl", "w", encoding="utf-8") as handle:
-                for r in chosen:
-                    handle.write(json.dumps(r, ensure_ascii=False) + "\n")
-            blind = [{k: r[k] for k in ("key", "title", "before", "text", "after")} for r in chosen]
+            write_jsonl(args.out_dir / "chosen.jsonl", chosen)
+            blind = [blind_item(r, r["key"]) for r in chosen]
             for b in range(args.batches):
-                with open(args.out_dir / f"batch_{b + 1}.jsonl", "w", encoding="utf-8") as handle:
-                    for r in blind[b :: args.batches]:
-                        handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+                write_jsonl(args.out_dir / f"batch_{b + 1}.jsonl", blind[b :: args.batches])
             aside = sum(r["held_aside"] for r in chosen)
             print(f"{len(chosen)} sentences from {len({r['id'] for r in chosen})} articles ({aside} held aside) in {args.batches} batches")
         else:
