@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from .backbones import check_bidirectional, encoder_states
+from .quantize import SCHEME as QUANT_SCHEME
+from .quantize import dequantize_state, quantize_state
 from .labels import BIO_TAGS, EVENT_TYPES
 from .preprocess import NormalizationConfig
 
@@ -374,6 +376,10 @@ class JointModel(nn.Module):
             state = load_file(str(weights_path))
         except Exception as err:  # safetensors raises its own error type for corrupt headers
             raise ValueError(f"{weights_path} is not a readable safetensors file (truncated or corrupted?): {err}") from err
+        try:
+            state = dequantize_state(state)
+        except ValueError as err:
+            raise ValueError(f"{weights_path}: {err}") from err
         model._load_weights(state, str(weights_path), directory)
         model.lexicon_yaml = read_lexicon(directory, settings)
         model.eval()
@@ -408,23 +414,36 @@ class JointModel(nn.Module):
                 )
         self.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
 
-    def save_pretrained(self, directory: str | os.PathLike[str], dtype: torch.dtype | None = None) -> None:
-        """Write settings, encoder config, tokenizer and safetensors weights (optionally cast, e.g. fp16)."""
+    def save_pretrained(
+        self, directory: str | os.PathLike[str], dtype: torch.dtype | None = None, quantize: str | None = None
+    ) -> None:
+        """Write settings, encoder config, tokenizer and safetensors weights (optionally cast, e.g. fp16).
+
+        `quantize="int8"` stores the large matrices as int8 with a scale per row (`nlp.quantize`; a quarter
+        of the fp32 size, other tensors in `dtype` or fp16); loading turns them back into floats.
+        """
         from safetensors.torch import save_file
 
+        if quantize not in (None, "int8"):
+            raise ValueError(f"quantize must be None or 'int8', got {quantize!r}")
         directory = Path(directory)
         self.save_settings(directory)
         self.encoder.config.save_pretrained(str(directory))
         self.tokenizer.save_pretrained(str(directory))
-        state = {
-            key: (value.to(dtype) if dtype is not None and value.is_floating_point() else value)
-            .detach()
-            .cpu()
-            .contiguous()
-            for key, value in self.state_dict().items()
-        }
+        metadata = {"format": "pt", "nlp_format_version": str(FORMAT_VERSION)}
+        if quantize == "int8":
+            state = quantize_state(self.state_dict(), float_dtype=dtype or torch.float16)
+            metadata["nlp_weights"] = QUANT_SCHEME
+        else:
+            state = {
+                key: (value.to(dtype) if dtype is not None and value.is_floating_point() else value)
+                .detach()
+                .cpu()
+                .contiguous()
+                for key, value in self.state_dict().items()
+            }
         tmp = directory / (WEIGHTS_FILE + ".tmp")
-        save_file(state, str(tmp), metadata={"format": "pt", "nlp_format_version": str(FORMAT_VERSION)})
+        save_file(state, str(tmp), metadata=metadata)
         os.chmod(tmp, 0o644)
         os.replace(tmp, directory / WEIGHTS_FILE)
 
