@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .backbones import encoder_layers, feed_forward_output
-from .model import LEXICON_FILE, SETTINGS_FILE, JointModel, private_backend
+from .model import LEXICON_FILE, SETTINGS_FILE, JointModel, copy_notices, private_backend
 from .onnx_predictor import EXPORT_INFO_FILE, INSTALL_HINT, ONNX_FILE
 
 #: None: fp32. "int8": dynamic int8 (per-channel weights) for every weight matrix except the feed-forward
@@ -154,6 +154,8 @@ def export_onnx(
     joint.tokenizer.save_pretrained(str(out))
     if joint.lexicon_yaml is not None:
         (out / LEXICON_FILE).write_text(joint.lexicon_yaml, encoding="utf-8")
+    if isinstance(model, (str, os.PathLike)):
+        copy_notices(model, out)
     check.update(_check_predictions(joint, out, check_sentences), check_text=str(check_path))
     info: dict[str, Any] = {
         "format": "onnx",

@@ -27,6 +27,9 @@ SETTINGS_FILE = "nlp_config.json"
 WEIGHTS_FILE = "model.safetensors"
 LEXICON_FILE = "lexicon.yaml"  # trigger lexicon for `lexicon_types` (optional)
 ENCODER_CONFIG_FILE = "config.json"
+#: Licence notices an encoder's directory may hold (EmbeddingGemma's Gemma Terms of Use): every model derived
+#: from that encoder, its exports and quantized copies carry them
+NOTICE_FILES = ("NOTICE",)
 TOKENIZER_FILE = "tokenizer.json"
 POOLING_CHOICES = ("mean", "cls")
 
@@ -192,6 +195,20 @@ def read_token_frame(directory: str | os.PathLike[str]) -> TokenFrame | None:
     if cls_id is None or sep_id is None:
         return None
     return TokenFrame(backend, cls_id, sep_id, ids.get("pad_token", 0))
+
+
+def copy_notices(source: str | os.PathLike[str] | None, target: str | os.PathLike[str]) -> list[str]:
+    """Copy the licence notices (NOTICE_FILES) of directory `source` into `target`; returns the names copied."""
+    import shutil
+
+    if source is None or not Path(source).is_dir():
+        return []
+    copied = []
+    for name in NOTICE_FILES:
+        if (Path(source) / name).is_file():
+            shutil.copyfile(Path(source) / name, Path(target) / name)
+            copied.append(name)
+    return copied
 
 
 def read_settings(directory: str | os.PathLike[str]) -> ModelSettings:

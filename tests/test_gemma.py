@@ -3,6 +3,7 @@ attention, Gemma's "▁" word-start marks through the raw-text path, predict(), 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -176,6 +177,7 @@ def test_training_a_gemma_encoder_with_frozen_layers_and_checkpointing(gemma_mod
     encoder_dir = tmp_path / "encoder"
     gemma_model.encoder.save_pretrained(encoder_dir)
     gemma_model.tokenizer.save_pretrained(encoder_dir)
+    (encoder_dir / "NOTICE").write_text("Gemma is provided under and subject to the Gemma Terms of Use\n")
     examples = REPO / "data" / "examples"
     config = TrainConfig(
         encoder=str(encoder_dir), ner_train=[str(examples / "ner_sample.conll")], ner_dev=[str(examples / "ner_sample.conll")],
@@ -190,3 +192,14 @@ def test_training_a_gemma_encoder_with_frozen_layers_and_checkpointing(gemma_mod
     assert torch.equal(before["layers.0.mlp.down_proj.weight"], after["layers.0.mlp.down_proj.weight"])
     assert not torch.equal(before["layers.2.mlp.down_proj.weight"], after["layers.2.mlp.down_proj.weight"])
     assert Predictor(trained, device="cpu").predict(example_text()[:300]).sentences
+    # the encoder's licence notice travels with the trained model, its int8 copy and its ONNX export
+    notice = (encoder_dir / "NOTICE").read_text()
+    assert (tmp_path / "run" / "model" / "NOTICE").read_text() == notice
+    from training.quantize_model import quantize_model
+
+    quantize_model(tmp_path / "run" / "model", tmp_path / "int8")
+    assert (tmp_path / "int8" / "NOTICE").read_text() == notice
+    if importlib.util.find_spec("onnxruntime") is not None:
+        from nlp.export import export_onnx
+
+        assert (export_onnx(str(tmp_path / "run" / "model"), tmp_path / "onnx") / "NOTICE").read_text() == notice

@@ -30,7 +30,7 @@ from nlp.config import load_config
 from nlp.data import Example, corpus_paths, load_examples
 from nlp.extras import require
 from nlp.metrics import entity_scores, event_scores, tune_thresholds
-from nlp.model import JointModel, ModelSettings, frame_token_ids
+from nlp.model import JointModel, ModelSettings, copy_notices, frame_token_ids
 from nlp.preprocess import NormalizationConfig
 from nlp.wordpieces import encode_words
 from training.checkpoints import latest_checkpoint, swap_in
@@ -475,6 +475,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 if tmp.exists():
                     shutil.rmtree(tmp)
                 raw_model.save_pretrained(tmp, dtype=torch.float16 if config.save_dtype == "float16" else None)
+                copy_notices(_path(config.init_model or config.encoder), tmp)  # e.g. Gemma's terms travel with the model
                 (tmp / "dev_report.json").write_text(json.dumps({"step": state["global_step"], **report}, indent=2))
                 swap_in(tmp, output_dir / "model")
             else:
