@@ -45,14 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    from benchmarks.texts import benchmark_articles
     from nlp.inference import load_predictor
-    from nlp.preprocess import split_sentences
 
-    seeds = sorted(Path(args.seeds).glob("*.txt")) if Path(args.seeds).is_dir() else []
-    articles = [p.read_bytes().decode("utf-8") for p in seeds] or [(REPO / "data" / "examples" / "article.txt").read_text(encoding="utf-8")]
-    per_round = sum(len(split_sentences(a)) for a in articles)
-    docs = articles * -(-args.min_sentences // per_round)
-    n_sentences = sum(len(split_sentences(d)) for d in docs)
+    articles, docs, per_round = benchmark_articles(args.seeds, args.min_sentences)
+    n_sentences = per_round * (len(docs) // len(articles))
     n_chars = sum(len(d) for d in docs)
 
     runners = {}

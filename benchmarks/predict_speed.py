@@ -87,15 +87,13 @@ def main() -> None:
     from nlp import JointModel, Predictor
     from nlp.preprocess import normalize, split_sentences
 
+    from benchmarks.texts import benchmark_articles
+
     model = JointModel.from_pretrained(args.model)  # transformers' BertModel: the baseline's weights and the export
     # predict() as users get it: the same weights on the inference encoder (nlp.encoder)
     predictor = Predictor(JointModel.from_pretrained(args.model, for_inference=True), device=args.device, batch_size=args.batch_size)
 
-    seeds = sorted(Path(args.seeds).glob("*.txt")) if Path(args.seeds).is_dir() else []
-    articles = [p.read_bytes().decode("utf-8") for p in seeds] or [(REPO / "data" / "examples" / "article.txt").read_text(encoding="utf-8")]
-    per_round = sum(len(split_sentences(a)) for a in articles)
-    repeats = -(-args.min_sentences // per_round)
-    docs = articles * repeats
+    articles, docs, per_round = benchmark_articles(args.seeds, args.min_sentences)
     sentences = [a[s:e] for a in docs for s, e in split_sentences(a)]
     short = [s for s in sentences[:per_round]] * 20  # short texts: single sentences as separate documents
     n_chars = sum(len(d) for d in docs)
